@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "application/move_money.h"
+
+namespace walletd {
+
+// Puts money into a wallet from outside the ledger (a top-up).
+class DepositHandler {
+ public:
+  struct Command {
+    std::string request_id;
+    std::string wallet_id;
+    int64_t amount = 0;
+    std::string currency;
+  };
+  // balance_after is the credited wallet's.
+  using Result = MoveResult;
+
+  explicit DepositHandler(MovePorts ports) : ports_(ports) {}
+
+  // INVALID_ARGUMENT for bad input; NOT_FOUND/WALLET_NOT_FOUND; FAILED_PRECONDITION for
+  // CURRENCY_MISMATCH, BALANCE_OVERFLOW, IDEMPOTENCY_KEY_REUSED; the Transactor's errors otherwise.
+  absl::StatusOr<Result> operator()(Context& ctx, const Command& command);
+
+ private:
+  MovePorts ports_;
+};
+
+}  // namespace walletd

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "application/move_money.h"
+
+namespace walletd {
+
+// Takes money out of a wallet to outside the ledger (a payout).
+class WithdrawHandler {
+ public:
+  struct Command {
+    std::string request_id;
+    std::string wallet_id;
+    int64_t amount = 0;
+    std::string currency;
+  };
+  // balance_after is the source wallet's.
+  using Result = MoveResult;
+
+  explicit WithdrawHandler(MovePorts ports) : ports_(ports) {}
+
+  // INVALID_ARGUMENT for bad input; NOT_FOUND/WALLET_NOT_FOUND; FAILED_PRECONDITION for
+  // INSUFFICIENT_FUNDS, CURRENCY_MISMATCH, IDEMPOTENCY_KEY_REUSED; the Transactor's errors
+  // otherwise.
+  absl::StatusOr<Result> operator()(Context& ctx, const Command& command);
+
+ private:
+  MovePorts ports_;
+};
+
+}  // namespace walletd

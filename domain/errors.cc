@@ -1,0 +1,36 @@
+#include "domain/errors.h"
+
+#include "absl/strings/cord.h"
+#include "domain/text.h"
+
+namespace walletd {
+
+absl::Status DomainError(absl::StatusCode code, std::string_view reason, std::string_view message) {
+  absl::Status status(code, AsAbsl(message));
+  status.SetPayload(AsAbsl(kReasonPayloadUrl), absl::Cord(AsAbsl(reason)));
+  return status;
+}
+
+std::string ReasonOf(const absl::Status& status) {
+  auto payload = status.GetPayload(AsAbsl(kReasonPayloadUrl));
+  if (!payload.has_value()) return "";
+  return std::string(*payload);
+}
+
+bool HasReason(const absl::Status& status, std::string_view reason) {
+  return !status.ok() && ReasonOf(status) == reason;
+}
+
+absl::Status InvalidArgument(std::string_view reason, std::string_view message) {
+  return DomainError(absl::StatusCode::kInvalidArgument, reason, message);
+}
+
+absl::Status NotFound(std::string_view reason, std::string_view message) {
+  return DomainError(absl::StatusCode::kNotFound, reason, message);
+}
+
+absl::Status FailedPrecondition(std::string_view reason, std::string_view message) {
+  return DomainError(absl::StatusCode::kFailedPrecondition, reason, message);
+}
+
+}  // namespace walletd

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "domain/ids.h"
+#include "domain/money.h"
+
+namespace walletd {
+
+// A wallet holds a non-negative balance in one currency. Every change bumps its version by one,
+// so a stored wallet's version counts the movements it has seen.
+class Wallet {
+ public:
+  // A new, empty wallet at version 0.
+  static Wallet Open(WalletId id, RequestId request_id, Currency currency, absl::Time now);
+  // A wallet read back from storage; INTERNAL when the stored state breaks an invariant.
+  static absl::StatusOr<Wallet> Restore(WalletId id, RequestId request_id, Currency currency,
+                                        int64_t balance, int64_t version, absl::Time created_at,
+                                        absl::Time updated_at);
+
+  const WalletId& id() const { return id_; }
+  // The idempotency key of the request that created the wallet.
+  const RequestId& request_id() const { return request_id_; }
+  const Currency& currency() const { return currency_; }
+  int64_t balance() const { return balance_; }
+  int64_t version() const { return version_; }
+  absl::Time created_at() const { return created_at_; }
+  absl::Time updated_at() const { return updated_at_; }
+
+  // Adds `amount`: CURRENCY_MISMATCH or BALANCE_OVERFLOW leave the wallet unchanged.
+  absl::Status Credit(const Money& amount, absl::Time now);
+  // Removes `amount`: CURRENCY_MISMATCH or INSUFFICIENT_FUNDS leave the wallet unchanged.
+  absl::Status Debit(const Money& amount, absl::Time now);
+
+ private:
+  Wallet(WalletId id, RequestId request_id, Currency currency, int64_t balance, int64_t version,
+         absl::Time created_at, absl::Time updated_at);
+  absl::Status CheckCurrency(const Money& amount) const;
+  void Touch(absl::Time now);
+
+  WalletId id_;
+  RequestId request_id_;
+  Currency currency_;
+  int64_t balance_;
+  int64_t version_;
+  absl::Time created_at_;
+  absl::Time updated_at_;
+};
+
+// Timestamps are stored with microsecond precision; truncating before use makes a replayed result
+// identical to the original one.
+absl::Time TruncateToMicros(absl::Time t);
+
+}  // namespace walletd

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "domain/ids.h"
+#include "domain/wallet.h"
+#include "ports/context.h"
+
+namespace walletd {
+
+/// Wallets in storage. Every method runs in the transaction carried by `ctx` when there is one,
+/// and on its own (autocommit) otherwise. Implementations are thread-safe; a call's failures are
+/// those of Transactor (DEADLINE_EXCEEDED, UNAVAILABLE, ...) plus the ones listed per method.
+class WalletRepository {
+ public:
+  virtual ~WalletRepository() = default;
+
+  /// The wallet with `id`; NOT_FOUND/WALLET_NOT_FOUND when there is none.
+  virtual absl::StatusOr<Wallet> Get(Context& ctx, const WalletId& id) = 0;
+
+  /// Locks the wallets `ids` (ascending, no duplicates) for update until the transaction ends,
+  /// taking the locks in that order, and returns them in that order. Only inside a transaction.
+  /// NOT_FOUND/WALLET_NOT_FOUND when any of them does not exist.
+  virtual absl::StatusOr<std::vector<Wallet>> LockForUpdate(Context& ctx,
+                                                            absl::Span<const WalletId> ids) = 0;
+
+  /// Stores a new wallet. ALREADY_EXISTS/DUPLICATE_REQUEST_ID when its request id is taken.
+  virtual absl::Status Create(Context& ctx, const Wallet& wallet) = 0;
+
+  /// The wallet created by the request `request_id`, if any.
+  virtual absl::StatusOr<std::optional<Wallet>> FindByRequestId(Context& ctx,
+                                                                const RequestId& request_id) = 0;
+
+  /// Writes the wallet's balance, version and update time, provided the stored version is still
+  /// `expected_version`; ABORTED/VERSION_CONFLICT otherwise. Inside a transaction the write may be
+  /// deferred to COMMIT, and its error then comes from Transactor::WithinTransaction.
+  virtual absl::Status Save(Context& ctx, const Wallet& wallet, int64_t expected_version) = 0;
+};
+
+}  // namespace walletd
