@@ -1,0 +1,188 @@
+#include "adapters/postgres/connection.h"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/postgres/errors.h"
+#include "domain/errors.h"
+#include "domain/status_macros.h"
+#include "domain/text.h"
+
+namespace walletd::pg {
+
+std::atomic<int64_t> Connection::total_round_trips_{0};
+
+namespace {
+
+absl::Status DeadlineExceeded(std::string_view what) {
+  return DomainError(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
+                     absl::StrCat("deadline passed while ", AsAbsl(what)));
+}
+
+// Waits until `fd` is ready for `events`, at most until `deadline`.
+absl::Status PollUntil(int fd, short events, absl::Time deadline, std::string_view what) {
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return DeadlineExceeded(what);
+    const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+    pollfd p{fd, events, 0};
+    const int rc = poll(&p, 1, static_cast<int>(std::min<int64_t>(ms, INT_MAX)));
+    if (rc > 0) return absl::OkStatus();
+    if (rc < 0 && errno != EINTR) return Unavailable(what, strerror(errno));
+  }
+}
+
+// A statement of ours yields one result; the bound keeps a confused stream from looping forever.
+constexpr int kExtraResultsMax = 4;
+
+}  // namespace
+
+absl::StatusOr<PGconn*> ConnectNonBlocking(const std::string& dsn, absl::Time deadline) {
+  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
+  const char* values[] = {dsn.c_str(), "walletd", nullptr};
+  PGconn* conn = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  if (conn == nullptr) return Unavailable("connect", "out of memory");
+  auto fail = [conn](absl::Status status) {
+    PQfinish(conn);
+    return status;
+  };
+  if (PQstatus(conn) == CONNECTION_BAD) return fail(Unavailable("connect", PQerrorMessage(conn)));
+  // PQconnectPoll starts as if it had answered WRITING.
+  PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+  while (state != PGRES_POLLING_OK) {
+    if (state == PGRES_POLLING_FAILED) return fail(Unavailable("connect", PQerrorMessage(conn)));
+    const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    if (absl::Status s = PollUntil(PQsocket(conn), events, deadline, "connecting"); !s.ok()) {
+      return fail(s);
+    }
+    state = PQconnectPoll(conn);
+  }
+  if (PQsetnonblocking(conn, 1) != 0) return fail(Unavailable("connect", PQerrorMessage(conn)));
+  return conn;
+}
+
+absl::Status AwaitSocket(PGconn* conn, short events, absl::Time deadline) {
+  return PollUntil(PQsocket(conn), events, deadline, "waiting for the database");
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn,
+                                                             absl::Time deadline) {
+  ASSIGN_OR_RETURN(PGconn* raw, ConnectNonBlocking(dsn, deadline));
+  std::unique_ptr<Connection> conn(new Connection(raw));
+  if (PQenterPipelineMode(raw) != 1) {
+    return Unavailable("pipeline mode", PQerrorMessage(raw));
+  }
+  // Prepare the whole catalog in one round trip.
+  for (int i = 0; i < static_cast<int>(Sql::kCount); ++i) {
+    const SqlDef& def = Definition(static_cast<Sql>(i));
+    if (PQsendPrepare(raw, def.name, def.text, 0, nullptr) != 1) {
+      return Unavailable("prepare", PQerrorMessage(raw));
+    }
+  }
+  if (PQpipelineSync(raw) != 1) return Unavailable("prepare", PQerrorMessage(raw));
+  RETURN_IF_ERROR(conn->Flush(deadline));
+  for (int i = 0; i <= static_cast<int>(Sql::kCount); ++i) {
+    PGresult* r = nullptr;
+    RETURN_IF_ERROR(conn->NextResult(deadline, &r));
+    Result result(r);
+    const bool is_sync = i == static_cast<int>(Sql::kCount);
+    if (is_sync ? result.status() != PGRES_PIPELINE_SYNC : result.failed()) {
+      // A statement that does not prepare is a schema that is missing or older than this build.
+      return StatusOf(ServerErrorOf(result.get()));
+    }
+    if (!is_sync) {
+      PGresult* separator = nullptr;
+      RETURN_IF_ERROR(conn->NextResult(deadline, &separator));
+      if (separator != nullptr) {
+        PQclear(separator);
+        return absl::InternalError("unexpected extra result while preparing");
+      }
+    }
+  }
+  conn->round_trips_ = 0;
+  return conn;
+}
+
+Connection::~Connection() { PQfinish(conn_); }
+
+absl::Status Connection::Fail(absl::Status status) {
+  broken_ = true;
+  return status;
+}
+
+absl::Status Connection::Await(short events, absl::Time deadline) {
+  return AwaitSocket(conn_, events, deadline);
+}
+
+absl::Status Connection::Flush(absl::Time deadline) {
+  while (true) {
+    const int rc = PQflush(conn_);
+    if (rc == 0) return absl::OkStatus();
+    if (rc < 0) return Fail(Unavailable("send", PQerrorMessage(conn_)));
+    // Read while waiting to write: the server may block on a full output buffer otherwise.
+    if (absl::Status s = Await(POLLIN | POLLOUT, deadline); !s.ok()) return Fail(s);
+    if (PQconsumeInput(conn_) != 1) return Fail(Unavailable("receive", PQerrorMessage(conn_)));
+  }
+}
+
+absl::Status Connection::NextResult(absl::Time deadline, PGresult** result) {
+  while (PQisBusy(conn_)) {
+    if (absl::Status s = Await(POLLIN, deadline); !s.ok()) return Fail(s);
+    if (PQconsumeInput(conn_) != 1) return Fail(Unavailable("receive", PQerrorMessage(conn_)));
+  }
+  *result = PQgetResult(conn_);
+  return absl::OkStatus();
+}
+
+absl::Status Connection::Pipeline(absl::Span<const Statement* const> statements,
+                                  absl::Time deadline, std::vector<Result>* results) {
+  results->clear();
+  if (broken()) return Fail(Unavailable("send", "the connection is closed"));
+  for (const Statement* statement : statements) {
+    const SqlDef& def = Definition(statement->sql);
+    const Params::Wire wire = statement->params.ToWire();
+    if (PQsendQueryPrepared(conn_, def.name, statement->params.size(),
+                            wire.values.data(), wire.lengths.data(), wire.formats.data(),
+                            /*resultFormat=*/1) != 1) {
+      return Fail(Unavailable("send", PQerrorMessage(conn_)));
+    }
+  }
+  if (PQpipelineSync(conn_) != 1) return Fail(Unavailable("send", PQerrorMessage(conn_)));
+  ++round_trips_;
+  total_round_trips_.fetch_add(1, std::memory_order_relaxed);
+  RETURN_IF_ERROR(Flush(deadline));
+  for (size_t i = 0; i < statements.size(); ++i) {
+    PGresult* first = nullptr;
+    RETURN_IF_ERROR(NextResult(deadline, &first));
+    Result result(first);
+    if (PQstatus(conn_) == CONNECTION_BAD) {
+      if (!result.empty()) results->push_back(std::move(result));
+      return Fail(Unavailable("receive", PQerrorMessage(conn_)));
+    }
+    // Each statement's results end with a null; walletd's statements yield exactly one.
+    PGresult* extra = nullptr;
+    int extras = 0;
+    do {
+      RETURN_IF_ERROR(NextResult(deadline, &extra));
+      if (extra != nullptr) PQclear(extra);
+    } while (extra != nullptr && PQstatus(conn_) != CONNECTION_BAD && ++extras < kExtraResultsMax);
+    results->push_back(std::move(result));
+    if (PQstatus(conn_) == CONNECTION_BAD) {
+      return Fail(Unavailable("receive", PQerrorMessage(conn_)));
+    }
+  }
+  PGresult* sync = nullptr;
+  RETURN_IF_ERROR(NextResult(deadline, &sync));
+  Result sync_result(sync);
+  if (sync_result.status() != PGRES_PIPELINE_SYNC) {
+    return Fail(Unavailable("receive", sync_result.empty() ? PQerrorMessage(conn_)
+                                                           : PQresultErrorMessage(sync)));
+  }
+  idle_since_ = absl::Now();
+  return absl::OkStatus();
+}
+
+}  // namespace walletd::pg

@@ -1,0 +1,118 @@
+#include "adapters/postgres/errors.h"
+
+#include <array>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "domain/errors.h"
+#include "domain/text.h"
+
+namespace walletd::pg {
+namespace {
+
+using absl::StatusCode;
+
+struct ConstraintRule {
+  std::string_view constraint;
+  StatusCode code;
+  std::string_view reason;
+  std::string_view message;
+};
+
+// Every constraint of deploy/migrations, by name. A violation the domain should have prevented
+// still maps to the error the domain would have given.
+constexpr std::array<ConstraintRule, 17> kConstraints = {{
+    {"wallets_request_id_key", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
+     "the request id already created a wallet"},
+    {"transfers_request_id_key", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
+     "the request id already moved money"},
+    {"wallet_version_matches", StatusCode::kAborted, reason::kVersionConflict,
+     "the wallet changed since it was read"},
+    {"entries_pkey", StatusCode::kAborted, reason::kVersionConflict,
+     "the wallet version is already recorded in the ledger"},
+    {"wallets_balance_nonnegative", StatusCode::kFailedPrecondition, reason::kInsufficientFunds,
+     "a balance may not go below zero"},
+    {"entries_balance_after_nonnegative", StatusCode::kFailedPrecondition,
+     reason::kInsufficientFunds, "a balance may not go below zero"},
+    {"transfers_amount_positive", StatusCode::kInvalidArgument, reason::kInvalidAmount,
+     "amounts must be positive"},
+    {"entries_amount_nonzero", StatusCode::kInvalidArgument, reason::kInvalidAmount,
+     "postings must move money"},
+    {"wallets_currency_code", StatusCode::kInvalidArgument, reason::kInvalidCurrency,
+     "currency must be three capital letters"},
+    {"transfers_currency_code", StatusCode::kInvalidArgument, reason::kInvalidCurrency,
+     "currency must be three capital letters"},
+    {"wallets_request_id_length", StatusCode::kInvalidArgument, reason::kInvalidRequestId,
+     "request ids are 1 to 128 characters"},
+    {"transfers_request_id_length", StatusCode::kInvalidArgument, reason::kInvalidRequestId,
+     "request ids are 1 to 128 characters"},
+    {"transfers_distinct_wallets", StatusCode::kInvalidArgument, reason::kSameWallet,
+     "a transfer needs two different wallets"},
+    {"transfers_from_wallet_fkey", StatusCode::kNotFound, reason::kWalletNotFound,
+     "the source wallet does not exist"},
+    {"transfers_to_wallet_fkey", StatusCode::kNotFound, reason::kWalletNotFound,
+     "the destination wallet does not exist"},
+    {"entries_wallet_fkey", StatusCode::kNotFound, reason::kWalletNotFound,
+     "the posting's wallet does not exist"},
+    {"entries_version_positive", StatusCode::kInternal, reason::kInternal,
+     "posting versions start at 1"},
+}};
+
+std::string Field(const PGresult* result, int field) {
+  const char* value = PQresultErrorField(result, field);
+  return value ? value : "";
+}
+
+}  // namespace
+
+ServerError ServerErrorOf(const PGresult* result) {
+  ServerError error;
+  if (result == nullptr) return error;
+  error.sqlstate = Field(result, PG_DIAG_SQLSTATE);
+  error.constraint = Field(result, PG_DIAG_CONSTRAINT_NAME);
+  error.message = Field(result, PG_DIAG_MESSAGE_PRIMARY);
+  if (error.message.empty()) error.message = PQresultErrorMessage(result);
+  return error;
+}
+
+bool IsRetryable(std::string_view sqlstate) {
+  return sqlstate == "40001" || sqlstate == "40P01";
+}
+
+absl::Status Unavailable(std::string_view what, std::string_view detail) {
+  return DomainError(StatusCode::kUnavailable, reason::kDatabaseUnavailable,
+                     absl::StrCat(AsAbsl(what), ": ", AsAbsl(detail)));
+}
+
+absl::Status StatusOf(const ServerError& error) {
+  if (!error.constraint.empty()) {
+    for (const ConstraintRule& rule : kConstraints) {
+      if (rule.constraint == error.constraint) {
+        return DomainError(rule.code, rule.reason, rule.message);
+      }
+    }
+  }
+  const std::string& state = error.sqlstate;
+  if (IsRetryable(state)) {
+    return DomainError(StatusCode::kAborted, reason::kTransactionConflict,
+                       absl::StrCat("transaction conflict (", state, "): ", error.message));
+  }
+  // 57014: statement_timeout, set from the caller's deadline; 55P03: lock_timeout.
+  if (state == "57014" || state == "55P03") {
+    return DomainError(StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
+                       "the database did not answer before the deadline");
+  }
+  // Class 08: connection exceptions; 57P0x: the server is shutting down or starting; 53: out of
+  // resources; 25006: a read-only server (a standby after failover); 25P03: the session idled out.
+  if (state.empty() || absl::StartsWith(state, "08") ||
+      absl::StartsWith(state, "57P") || absl::StartsWith(state, "53") ||
+      state == "25006" || state == "25P03") {
+    return Unavailable(absl::StrCat("database unavailable (", state, ")"), error.message);
+  }
+  return DomainError(StatusCode::kInternal, reason::kInternal,
+                     absl::StrCat("unexpected database error ", state,
+                                  error.constraint.empty() ? "" : " on ", error.constraint, ": ",
+                                  error.message));
+}
+
+}  // namespace walletd::pg

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "adapters/postgres/connection.h"
+#include "ports/context.h"
+
+namespace walletd::pg {
+
+struct PoolOptions {
+  std::string dsn;
+  // Connections kept open even when idle, and the most ever open at once.
+  int size_min = 2;
+  int size_max = 16;
+  // The longest a caller waits for a free connection, whatever its own deadline.
+  absl::Duration acquire_wait_max = absl::Seconds(1);
+  // The longest one connection attempt may take.
+  absl::Duration connect_timeout = absl::Seconds(5);
+  // An idle connection older than this is pinged before it is handed out.
+  absl::Duration idle_check_after = absl::Seconds(30);
+  // How often the background thread tops the pool up to size_min and checks idle connections.
+  absl::Duration maintenance_interval = absl::Seconds(1);
+  // The bound on the ROLLBACK that resets a connection returned inside a transaction.
+  absl::Duration reset_timeout = absl::Seconds(2);
+};
+
+// A bounded pool of connections. Thread-safe. Waits are bounded by the caller's deadline and by
+// acquire_wait_max; a connection that comes back broken is closed, and one that comes back inside
+// a transaction is rolled back (or closed), so none is ever handed out or kept idle in one.
+class Pool {
+ public:
+  // Exclusive use of one connection; gives it back when destroyed.
+  class Lease {
+   public:
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&& other) noexcept;
+    ~Lease();
+    Connection* operator->() const { return conn_.get(); }
+    Connection& operator*() const { return *conn_; }
+
+   private:
+    friend class Pool;
+    Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Pool* pool_ = nullptr;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  struct Stats {
+    int open = 0;      // Connections open, idle or leased.
+    int idle = 0;
+    int waiting = 0;   // Callers waiting for a connection.
+    int64_t opened = 0;
+    int64_t closed = 0;
+    int64_t resets = 0;  // Connections returned inside a transaction and rolled back.
+    int64_t exhausted = 0;  // Acquires that gave up waiting.
+  };
+
+  explicit Pool(PoolOptions options);
+  ~Pool();  // Close().
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Starts the background thread that keeps size_min connections open. Optional (tests).
+  void StartMaintenance();
+
+  // A connection before the context's deadline and within acquire_wait_max. Fails with
+  // DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED/POOL_EXHAUSTED (no connection freed up within
+  // acquire_wait_max) or UNAVAILABLE/DATABASE_UNAVAILABLE (cannot connect).
+  absl::StatusOr<Lease> Acquire(const Context& ctx);
+
+  // Whether the database answers: a round trip on a pooled connection before `deadline`. A pool
+  // too busy to spare a connection counts as reachable when a connection came back healthy lately.
+  absl::Status Ping(absl::Time deadline);
+
+  // Closes idle connections and refuses new acquires; leased ones close when they come back.
+  void Close();
+
+  Stats stats() const;
+  const PoolOptions& options() const { return options_; }
+
+ private:
+  void Release(std::unique_ptr<Connection> conn);
+  absl::StatusOr<Lease> Open(absl::Time deadline);
+  void Drop(std::unique_ptr<Connection> conn);
+  void MaintenanceLoop();
+  void Maintain();
+
+  const PoolOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // Most recently used last.
+  int open_ = 0;
+  int waiting_ = 0;
+  bool closed_ = false;
+  absl::Time last_healthy_ = absl::InfinitePast();
+  Stats counters_;
+
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_stop_;
+  bool stopping_ = false;
+  std::thread maintenance_;
+};
+
+}  // namespace walletd::pg

@@ -1,0 +1,190 @@
+#include "adapters/postgres/repositories.h"
+
+#include <limits>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "domain/errors.h"
+#include "domain/status_macros.h"
+#include "domain/text.h"
+
+namespace walletd::pg {
+namespace {
+
+// Values read back are validated like input: a row the domain would refuse is corruption.
+absl::Status Corrupt(const absl::Status& status) {
+  return absl::InternalError(absl::StrCat("stored data fails validation: ", status.message()));
+}
+
+template <class T>
+absl::StatusOr<T> Checked(absl::StatusOr<T> value) {
+  if (!value.ok()) return Corrupt(value.status());
+  return value;
+}
+
+absl::StatusOr<Wallet> DecodeWallet(const Result& r, int row) {
+  ASSIGN_OR_RETURN(WalletId id, Checked(WalletId::Parse(r.Uuid(row, 0))));
+  ASSIGN_OR_RETURN(RequestId request_id, Checked(RequestId::Parse(r.Text(row, 1))));
+  ASSIGN_OR_RETURN(Currency currency, Checked(Currency::Parse(r.Text(row, 2))));
+  return Wallet::Restore(std::move(id), std::move(request_id), currency, r.Int64(row, 3),
+                         r.Int64(row, 4), r.Timestamp(row, 5), r.Timestamp(row, 6));
+}
+
+absl::StatusOr<std::optional<WalletId>> OptionalWallet(const Result& r, int row, int col) {
+  if (r.IsNull(row, col)) return std::optional<WalletId>();
+  ASSIGN_OR_RETURN(WalletId id, Checked(WalletId::Parse(r.Uuid(row, col))));
+  return std::optional<WalletId>(std::move(id));
+}
+
+// Columns 8-11 hold the debit posting and 12-15 the credit posting, when present.
+absl::StatusOr<std::vector<Posting>> DecodePostings(const Result& r, int row) {
+  std::vector<Posting> postings;
+  for (int col : {8, 12}) {
+    if (r.IsNull(row, col)) continue;
+    ASSIGN_OR_RETURN(WalletId wallet, Checked(WalletId::Parse(r.Uuid(row, col))));
+    postings.push_back(
+        Posting{std::move(wallet), r.Int64(row, col + 2), r.Int64(row, col + 3), r.Int64(row, col + 1)});
+  }
+  return postings;
+}
+
+absl::StatusOr<Transfer> DecodeTransfer(const Result& r, int row) {
+  ASSIGN_OR_RETURN(TransferId id, Checked(TransferId::Parse(r.Uuid(row, 0))));
+  ASSIGN_OR_RETURN(RequestId request_id, Checked(RequestId::Parse(r.Text(row, 1))));
+  ASSIGN_OR_RETURN(TransferKind kind, KindFromName(r.Text(row, 2)));
+  ASSIGN_OR_RETURN(std::optional<WalletId> from, OptionalWallet(r, row, 3));
+  ASSIGN_OR_RETURN(std::optional<WalletId> to, OptionalWallet(r, row, 4));
+  ASSIGN_OR_RETURN(Money amount, Checked(Money::Positive(r.Int64(row, 5), r.Text(row, 6))));
+  ASSIGN_OR_RETURN(std::vector<Posting> postings, DecodePostings(r, row));
+  return Transfer{std::move(id), std::move(request_id), kind,    std::move(from),
+                  std::move(to), amount,                r.Timestamp(row, 7), std::move(postings)};
+}
+
+Statement Make(Sql sql) { return Statement{sql, {}}; }
+
+}  // namespace
+
+absl::StatusOr<Wallet> WalletRepository::Get(Context& ctx, const WalletId& id) {
+  Statement s = Make(Sql::kWalletGet);
+  s.params.Uuid(id.str());
+  ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
+  if (r.rows() == 0) {
+    return NotFound(reason::kWalletNotFound, absl::StrCat("no wallet ", id.str()));
+  }
+  return DecodeWallet(r, 0);
+}
+
+absl::StatusOr<std::vector<Wallet>> WalletRepository::LockForUpdate(
+    Context& ctx, absl::Span<const WalletId> ids) {
+  if (Executor::TransactionOf(ctx) == nullptr) {
+    return absl::InternalError("LockForUpdate outside a transaction would lock nothing");
+  }
+  std::vector<std::string> texts;
+  for (const WalletId& id : ids) texts.push_back(id.str());
+  Statement s = Make(Sql::kWalletLock);
+  s.params.UuidArray(texts);
+  ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
+  std::vector<Wallet> wallets;
+  for (int row = 0; row < r.rows(); ++row) {
+    ASSIGN_OR_RETURN(Wallet wallet, DecodeWallet(r, row));
+    wallets.push_back(std::move(wallet));
+  }
+  for (const WalletId& id : ids) {
+    bool found = false;
+    for (const Wallet& w : wallets) found = found || w.id() == id;
+    if (!found) return NotFound(reason::kWalletNotFound, absl::StrCat("no wallet ", id.str()));
+  }
+  return wallets;
+}
+
+absl::Status WalletRepository::Create(Context& ctx, const Wallet& wallet) {
+  Statement s = Make(Sql::kWalletInsert);
+  s.params.Uuid(wallet.id().str())
+      .Text(wallet.request_id().str())
+      .Text(wallet.currency().code())
+      .Int64(wallet.balance())
+      .Int64(wallet.version())
+      .Timestamp(wallet.created_at())
+      .Timestamp(wallet.updated_at());
+  return executor_.Write(ctx, std::move(s));
+}
+
+absl::StatusOr<std::optional<Wallet>> WalletRepository::FindByRequestId(
+    Context& ctx, const RequestId& request_id) {
+  Statement s = Make(Sql::kWalletByRequestId);
+  s.params.Text(request_id.str());
+  ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
+  if (r.rows() == 0) return std::optional<Wallet>();
+  ASSIGN_OR_RETURN(Wallet wallet, DecodeWallet(r, 0));
+  return std::optional<Wallet>(std::move(wallet));
+}
+
+absl::Status WalletRepository::Save(Context& ctx, const Wallet& wallet, int64_t expected_version) {
+  Statement s = Make(Sql::kWalletSave);
+  s.params.Uuid(wallet.id().str())
+      .Int64(wallet.balance())
+      .Int64(wallet.version())
+      .Timestamp(wallet.updated_at())
+      .Int64(expected_version);
+  return executor_.Write(ctx, std::move(s));
+}
+
+absl::Status TransferRepository::Insert(Context& ctx, const Transfer& transfer) {
+  std::vector<std::string> wallets;
+  std::vector<int64_t> versions, amounts, balances;
+  for (const Posting& p : transfer.postings) {
+    wallets.push_back(p.wallet_id.str());
+    versions.push_back(p.wallet_version);
+    amounts.push_back(p.amount);
+    balances.push_back(p.balance_after);
+  }
+  Statement s = Make(Sql::kTransferInsert);
+  s.params.Uuid(transfer.id.str()).Text(transfer.request_id.str()).Text(KindName(transfer.kind));
+  transfer.from ? s.params.Uuid(transfer.from->str()) : s.params.Null();
+  transfer.to ? s.params.Uuid(transfer.to->str()) : s.params.Null();
+  s.params.Int64(transfer.amount.minor_units())
+      .Text(transfer.amount.currency().code())
+      .Timestamp(transfer.created_at)
+      .UuidArray(wallets)
+      .Int64Array(versions)
+      .Int64Array(amounts)
+      .Int64Array(balances);
+  return executor_.Write(ctx, std::move(s));
+}
+
+absl::StatusOr<std::optional<Transfer>> TransferRepository::FindByRequestId(
+    Context& ctx, const RequestId& request_id) {
+  Statement s = Make(Sql::kTransferByRequestId);
+  s.params.Text(request_id.str());
+  ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
+  if (r.rows() == 0) return std::optional<Transfer>();
+  ASSIGN_OR_RETURN(Transfer transfer, DecodeTransfer(r, 0));
+  return std::optional<Transfer>(std::move(transfer));
+}
+
+absl::StatusOr<Transfer> TransferRepository::FindById(Context& ctx, const TransferId& id) {
+  Statement s = Make(Sql::kTransferById);
+  s.params.Uuid(id.str());
+  ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
+  if (r.rows() == 0) {
+    return NotFound(reason::kTransferNotFound, absl::StrCat("no transfer ", id.str()));
+  }
+  return DecodeTransfer(r, 0);
+}
+
+absl::StatusOr<std::vector<Transfer>> TransferRepository::ListByWallet(
+    Context& ctx, const WalletId& wallet, std::optional<int64_t> before_version, int limit) {
+  Statement s = Make(Sql::kTransferHistory);
+  s.params.Uuid(wallet.str())
+      .Int64(before_version.value_or(std::numeric_limits<int64_t>::max()))
+      .Int64(limit);
+  ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
+  std::vector<Transfer> transfers;
+  for (int row = 0; row < r.rows(); ++row) {
+    ASSIGN_OR_RETURN(Transfer transfer, DecodeTransfer(r, row));
+    transfers.push_back(std::move(transfer));
+  }
+  return transfers;
+}
+
+}  // namespace walletd::pg

@@ -1,0 +1,51 @@
+#pragma once
+// Every SQL statement walletd runs, prepared once per connection when it opens. Repositories name
+// a statement and pass its parameters; they never build SQL.
+
+#include <array>
+#include <string_view>
+
+#include "adapters/postgres/pg_types.h"
+#include "ports/transactor.h"
+
+namespace walletd::pg {
+
+enum class Sql : int {
+  kBeginReadCommitted,
+  kBeginReadCommittedReadOnly,
+  kBeginRepeatableRead,
+  kBeginRepeatableReadReadOnly,
+  kBeginSerializable,
+  kBeginSerializableReadOnly,
+  kCommit,
+  kRollback,
+  kSetTransactionTimeouts,  // $1 statement_timeout ms, $2 idle_in_transaction ms (text).
+  kSetStatementTimeout,     // $1 statement_timeout ms (text), local to the transaction.
+  kPing,
+  kWalletGet,
+  kWalletLock,
+  kWalletInsert,
+  kWalletByRequestId,
+  kWalletSave,
+  kTransferInsert,
+  kTransferByRequestId,
+  kTransferById,
+  kTransferHistory,
+  kCount,
+};
+
+struct SqlDef {
+  const char* name;  // The prepared statement's name.
+  const char* text;
+};
+
+const SqlDef& Definition(Sql sql);
+Sql BeginFor(const TxOptions& options);
+
+// One statement with its parameters, ready to be sent.
+struct Statement {
+  Sql sql;
+  Params params;
+};
+
+}  // namespace walletd::pg

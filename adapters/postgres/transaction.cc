@@ -1,0 +1,171 @@
+#include "adapters/postgres/transaction.h"
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/postgres/errors.h"
+#include "domain/errors.h"
+#include "domain/status_macros.h"
+
+namespace walletd::pg {
+namespace {
+
+// The server-side margin: the server's timeout fires this much before the caller's deadline.
+constexpr absl::Duration kServerMarginMax = absl::Milliseconds(20);
+// Reads alone are tried on a second connection when the first proved dead.
+constexpr int kAloneAttemptsMax = 2;
+
+absl::Status CommitOutcomeUnknown(const absl::Status& cause) {
+  const absl::StatusCode code = cause.code() == absl::StatusCode::kDeadlineExceeded
+                                    ? absl::StatusCode::kDeadlineExceeded
+                                    : absl::StatusCode::kUnavailable;
+  return DomainError(code, reason::kCommitOutcomeUnknown,
+                     absl::StrCat("the connection failed during COMMIT, so it may or may not have "
+                                  "taken effect; retry with the same request id (",
+                                  cause.message(), ")"));
+}
+
+}  // namespace
+
+int64_t ServerTimeoutMs(absl::Time deadline, absl::Duration cap) {
+  absl::Duration left = deadline - absl::Now();
+  left -= std::min(left / 10, kServerMarginMax);
+  left = std::min(left, cap);
+  return std::max<int64_t>(1, absl::ToInt64Milliseconds(left));
+}
+
+Transaction::Transaction(Pool::Lease lease, const TxOptions& options, const Timeouts& timeouts)
+    : lease_(std::move(lease)), options_(options), timeouts_(timeouts) {}
+
+Transaction::~Transaction() { Rollback(); }
+
+absl::Status Transaction::Fail(absl::Status status, bool retryable) {
+  state_ = State::kFailed;
+  failure_ = status;
+  retryable_ = retryable;
+  return status;
+}
+
+absl::StatusOr<Result> Transaction::RoundTrip(const Context& ctx, Statement* last, bool commit) {
+  if (state_ == State::kFailed) return failure_;
+  CHECK(state_ == State::kNotStarted || state_ == State::kOpen);
+  std::vector<const Statement*> batch;
+  Statement begin{BeginFor(options_), {}};
+  Statement timeouts{Sql::kSetTransactionTimeouts, {}};
+  if (state_ == State::kNotStarted) {
+    const std::string ms = std::to_string(ServerTimeoutMs(ctx.deadline(), timeouts_.statement_max));
+    timeouts.params.Text(ms).Text(ms);
+    batch.push_back(&begin);
+    batch.push_back(&timeouts);
+  }
+  for (const Statement& write : deferred_) batch.push_back(&write);
+  const size_t last_index = batch.size();
+  if (last != nullptr) batch.push_back(last);
+  const size_t commit_index = batch.size();
+  Statement commit_statement{Sql::kCommit, {}};
+  if (commit) batch.push_back(&commit_statement);
+
+  std::vector<Result> results;
+  const absl::Status io = lease_->Pipeline(batch, ctx.deadline(), &results);
+  state_ = State::kOpen;
+  deferred_.clear();
+  // The first statement error decides: everything after it was skipped.
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].status() != PGRES_FATAL_ERROR) continue;
+    const ServerError error = ServerErrorOf(results[i].get());
+    absl::Status status = StatusOf(error);
+    const bool lost = status.code() == absl::StatusCode::kUnavailable;
+    if (commit && i == commit_index && lost) return Fail(CommitOutcomeUnknown(status), false);
+    return Fail(status, IsRetryable(error.sqlstate) || lost);
+  }
+  if (!io.ok()) {
+    if (commit) return Fail(CommitOutcomeUnknown(io), false);
+    return Fail(io, io.code() == absl::StatusCode::kUnavailable);
+  }
+  if (commit) {
+    if (results[commit_index].CommandTag() != "COMMIT") {
+      return Fail(absl::InternalError("COMMIT rolled back without an error"), false);
+    }
+    state_ = State::kCommitted;
+    return Result();
+  }
+  return std::move(results[last_index]);
+}
+
+absl::StatusOr<Result> Transaction::Query(const Context& ctx, Statement statement) {
+  return RoundTrip(ctx, &statement, /*commit=*/false);
+}
+
+absl::Status Transaction::Defer(Statement statement) {
+  if (state_ == State::kFailed) return failure_;
+  CHECK(state_ == State::kNotStarted || state_ == State::kOpen);
+  deferred_.push_back(std::move(statement));
+  return absl::OkStatus();
+}
+
+absl::Status Transaction::Commit(const Context& ctx) {
+  if (state_ == State::kFailed) return failure_;
+  if (state_ == State::kNotStarted && deferred_.empty()) {
+    state_ = State::kCommitted;  // Nothing was ever sent: nothing to commit.
+    return absl::OkStatus();
+  }
+  return RoundTrip(ctx, nullptr, /*commit=*/true).status();
+}
+
+void Transaction::Rollback() {
+  deferred_.clear();
+  if (state_ != State::kOpen && state_ != State::kFailed) return;
+  state_ = State::kRolledBack;
+  if (lease_->broken()) return;  // The server rolls back a transaction whose connection closed.
+  Statement rollback{Sql::kRollback, {}};
+  const Statement* batch[] = {&rollback};
+  std::vector<Result> results;
+  const absl::Status io = lease_->Pipeline(batch, absl::Now() + timeouts_.rollback, &results);
+  if (!io.ok() || results[0].failed() || lease_->transaction_status() != PQTRANS_IDLE) {
+    lease_->MarkBroken();
+  }
+}
+
+Transaction* Executor::TransactionOf(const Context& ctx) {
+  return dynamic_cast<Transaction*>(ctx.slot());
+}
+
+absl::StatusOr<Result> Executor::Query(Context& ctx, Statement statement) {
+  if (Transaction* tx = TransactionOf(ctx)) return tx->Query(ctx, std::move(statement));
+  return RunAlone(ctx, statement, /*idempotent=*/true);
+}
+
+absl::Status Executor::Write(Context& ctx, Statement statement) {
+  if (Transaction* tx = TransactionOf(ctx)) return tx->Defer(std::move(statement));
+  return RunAlone(ctx, statement, /*idempotent=*/false).status();
+}
+
+absl::StatusOr<Result> Executor::RunAlone(Context& ctx, const Statement& statement,
+                                          bool idempotent) {
+  absl::Status last;
+  for (int attempt = 1; attempt <= kAloneAttemptsMax; ++attempt) {
+    RETURN_IF_ERROR(ctx.Alive());
+    ASSIGN_OR_RETURN(Pool::Lease lease, pool_.Acquire(ctx));
+    // The timeout is local to the implicit transaction that the pipeline's Sync closes.
+    Statement timeout{Sql::kSetStatementTimeout, {}};
+    timeout.params.Text(std::to_string(ServerTimeoutMs(ctx.deadline(), timeouts_.statement_max)));
+    const Statement* batch[] = {&timeout, &statement};
+    std::vector<Result> results;
+    const absl::Status io = lease->Pipeline(batch, ctx.deadline(), &results);
+    last = io;
+    for (const Result& result : results) {
+      if (result.status() == PGRES_FATAL_ERROR) {
+        last = StatusOf(ServerErrorOf(result.get()));
+        break;
+      }
+    }
+    if (last.ok()) return std::move(results[1]);
+    // Only a dead connection is worth another try, and only for a read.
+    if (!idempotent || last.code() != absl::StatusCode::kUnavailable) return last;
+    lease->MarkBroken();
+  }
+  return last;
+}
+
+}  // namespace walletd::pg

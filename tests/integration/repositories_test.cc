@@ -1,0 +1,165 @@
+// The Postgres repositories against their port contracts, alone and inside transactions.
+
+#include <thread>
+
+#include "domain/status_macros.h"
+#include "tests/integration/pg_fixture.h"
+
+namespace walletd::testing {
+namespace {
+
+using ::testing::ElementsAre;
+
+const absl::Time kT = absl::FromUnixMicros(1'750'000'000'123'456);
+
+Wallet MakeWallet(UuidV7Generator& ids, const std::string& rid, const char* currency = "EUR") {
+  return Wallet::Open(ids.NewWalletId(), *RequestId::Parse(rid), *Currency::Parse(currency), kT);
+}
+
+class RepositoriesTest : public PgTest {};
+
+TEST_F(RepositoriesTest, CreateGetAndFindByRequestId) {
+  auto ctx = Ctx();
+  Wallet w = MakeWallet(ids_, "rid-1", "JPY");
+  ASSERT_THAT(wallets_->Create(*ctx, w), IsOk());
+  auto got = wallets_->Get(*ctx, w.id());
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->id(), w.id());
+  EXPECT_EQ(got->request_id().str(), "rid-1");
+  EXPECT_EQ(got->currency().code(), "JPY");
+  EXPECT_EQ(got->balance(), 0);
+  EXPECT_EQ(got->version(), 0);
+  EXPECT_EQ(got->created_at(), kT);  // Microseconds survive the round trip.
+  auto by_rid = wallets_->FindByRequestId(*ctx, *RequestId::Parse("rid-1"));
+  ASSERT_THAT(by_rid, IsOk());
+  ASSERT_TRUE(by_rid->has_value());
+  EXPECT_EQ((*by_rid)->id(), w.id());
+  auto none = wallets_->FindByRequestId(*ctx, *RequestId::Parse("rid-2"));
+  ASSERT_THAT(none, IsOk());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_THAT(wallets_->Get(*ctx, ids_.NewWalletId()),
+              StatusIs(absl::StatusCode::kNotFound, reason::kWalletNotFound));
+}
+
+TEST_F(RepositoriesTest, DuplicateWalletRequestIdIsReported) {
+  auto ctx = Ctx();
+  ASSERT_THAT(wallets_->Create(*ctx, MakeWallet(ids_, "same")), IsOk());
+  EXPECT_THAT(wallets_->Create(*ctx, MakeWallet(ids_, "same")),
+              StatusIs(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId));
+}
+
+TEST_F(RepositoriesTest, SaveChecksTheVersion) {
+  auto ctx = Ctx();
+  Wallet w = MakeWallet(ids_, "v");
+  ASSERT_THAT(wallets_->Create(*ctx, w), IsOk());
+  ASSERT_THAT(w.Credit(*Money::Positive(10, "EUR"), kT), IsOk());
+  ASSERT_THAT(wallets_->Save(*ctx, w, 0), IsOk());
+  EXPECT_EQ(wallets_->Get(*ctx, w.id())->balance(), 10);
+  // A second writer that also read version 0 loses.
+  EXPECT_THAT(wallets_->Save(*ctx, w, 0),
+              StatusIs(absl::StatusCode::kAborted, reason::kVersionConflict));
+  // Inside a transaction the save is deferred and its conflict comes from the commit.
+  absl::Status status = transactor_->WithinTransaction(*ctx, {}, [&](Context& c) {
+    return wallets_->Save(c, w, 0);
+  });
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kAborted, reason::kVersionConflict));
+  EXPECT_EQ(wallets_->Get(*ctx, w.id())->version(), 1);
+}
+
+TEST_F(RepositoriesTest, LockForUpdateReturnsWalletsInIdOrderAndNeedsAllOfThem) {
+  auto ctx = Ctx();
+  Wallet a = MakeWallet(ids_, "a"), b = MakeWallet(ids_, "b");
+  ASSERT_THAT(wallets_->Create(*ctx, a), IsOk());
+  ASSERT_THAT(wallets_->Create(*ctx, b), IsOk());
+  std::vector<WalletId> ids = {a.id(), b.id()};
+  std::sort(ids.begin(), ids.end());
+  absl::Status status = transactor_->WithinTransaction(*ctx, {}, [&](Context& c) -> absl::Status {
+    auto locked = wallets_->LockForUpdate(c, ids);
+    EXPECT_THAT(locked, IsOk());
+    if (locked.ok()) {
+      EXPECT_EQ((*locked)[0].id(), ids[0]);
+      EXPECT_EQ((*locked)[1].id(), ids[1]);
+    }
+    std::vector<WalletId> with_missing = {ids[0], ids_.NewWalletId()};
+    EXPECT_THAT(wallets_->LockForUpdate(c, with_missing),
+                StatusIs(absl::StatusCode::kNotFound, reason::kWalletNotFound));
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(status, IsOk());
+  EXPECT_EQ(wallets_->LockForUpdate(*ctx, ids).status().code(), absl::StatusCode::kInternal);
+}
+
+TEST_F(RepositoriesTest, TransfersRoundTripWithTheirPostings) {
+  auto ctx = Ctx();
+  Wallet a = MakeWallet(ids_, "a"), b = MakeWallet(ids_, "b");
+  ASSERT_THAT(wallets_->Create(*ctx, a), IsOk());
+  ASSERT_THAT(wallets_->Create(*ctx, b), IsOk());
+  Transfer deposit = *Movement::Deposit("d1", a.id().str(), 100, "EUR")
+                          ->Apply(ids_.NewTransferId(), kT, nullptr, &a);
+  Transfer move = *Movement::Transfer("t1", a.id().str(), b.id().str(), 40, "EUR")
+                       ->Apply(ids_.NewTransferId(), kT, &a, &b);
+  ASSERT_THAT(transactor_->WithinTransaction(*ctx, {}, [&](Context& c) -> absl::Status {
+    RETURN_IF_ERROR(transfers_->Insert(c, deposit));
+    RETURN_IF_ERROR(transfers_->Insert(c, move));
+    RETURN_IF_ERROR(wallets_->Save(c, a, 0));
+    return wallets_->Save(c, b, 0);
+  }),
+              IsOk());
+  auto got = transfers_->FindById(*ctx, move.id);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->request_id.str(), "t1");
+  EXPECT_EQ(got->kind, TransferKind::kTransfer);
+  EXPECT_EQ(got->from, a.id());
+  EXPECT_EQ(got->to, b.id());
+  EXPECT_EQ(got->amount, *Money::Positive(40, "EUR"));
+  EXPECT_EQ(got->created_at, kT);
+  ASSERT_EQ(got->postings.size(), 2u);
+  EXPECT_EQ(got->postings[0].wallet_id, a.id());
+  EXPECT_EQ(got->postings[0].amount, -40);
+  EXPECT_EQ(got->postings[0].balance_after, 60);
+  EXPECT_EQ(got->postings[0].wallet_version, 2);
+  EXPECT_EQ(got->postings[1].wallet_id, b.id());
+  EXPECT_EQ(got->postings[1].balance_after, 40);
+  auto by_rid = transfers_->FindByRequestId(*ctx, *RequestId::Parse("d1"));
+  ASSERT_THAT(by_rid, IsOk());
+  ASSERT_TRUE(by_rid->has_value());
+  EXPECT_EQ((*by_rid)->kind, TransferKind::kDeposit);
+  EXPECT_FALSE((*by_rid)->from.has_value());
+  ASSERT_EQ((*by_rid)->postings.size(), 1u);
+  EXPECT_THAT(transfers_->FindById(*ctx, ids_.NewTransferId()),
+              StatusIs(absl::StatusCode::kNotFound, reason::kTransferNotFound));
+  // Duplicate request id: in a transaction it comes from the commit.
+  Transfer again = *Movement::Deposit("d1", a.id().str(), 5, "EUR")
+                        ->Apply(ids_.NewTransferId(), kT, nullptr, &a);
+  EXPECT_THAT(transactor_->WithinTransaction(*ctx, {}, [&](Context& c) {
+    return transfers_->Insert(c, again);
+  }),
+              StatusIs(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId));
+  ExpectLedgerMatchesBalances();
+}
+
+TEST_F(RepositoriesTest, HistoryIsNewestFirstAndPagesByVersion) {
+  std::string a = NewWallet(0);
+  for (int i = 1; i <= 5; ++i) {
+    auto ctx = Ctx();
+    ASSERT_THAT((*deposit_)(*ctx, {"h" + std::to_string(i), a, i, "EUR"}), IsOk());
+  }
+  auto ctx = Ctx();
+  auto id = *WalletId::Parse(a);
+  auto page = transfers_->ListByWallet(*ctx, id, std::nullopt, 3);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->size(), 3u);
+  EXPECT_EQ((*page)[0].amount.minor_units(), 5);
+  EXPECT_EQ((*page)[2].amount.minor_units(), 3);
+  auto rest = transfers_->ListByWallet(*ctx, id, (*page)[2].postings[0].wallet_version, 3);
+  ASSERT_THAT(rest, IsOk());
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].amount.minor_units(), 2);
+  EXPECT_EQ((*rest)[1].postings[0].balance_after, 1);
+  auto none = transfers_->ListByWallet(*ctx, ids_.NewWalletId(), std::nullopt, 3);
+  ASSERT_THAT(none, IsOk());
+  EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace walletd::testing
