@@ -61,6 +61,8 @@ absl::StatusOr<PGconn*> ConnectNonBlocking(const std::string& dsn, absl::Time de
     state = PQconnectPoll(conn);
   }
   if (PQsetnonblocking(conn, 1) != 0) return fail(Unavailable("connect", PQerrorMessage(conn)));
+  // Server notices are for humans at a psql prompt; libpq would print them on stderr.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   return conn;
 }
 
@@ -138,9 +140,14 @@ absl::Status Connection::NextResult(absl::Time deadline, PGresult** result) {
 }
 
 absl::Status Connection::Pipeline(absl::Span<const Statement* const> statements,
-                                  absl::Time deadline, std::vector<Result>* results) {
+                                  absl::Time deadline, std::vector<Result>* results, bool* sent) {
   results->clear();
+  if (sent != nullptr) *sent = false;
+  // Read what arrived while idle: a server that ended the session (restart, termination, idle
+  // timeout) has said so already, and then nothing of this batch can have run.
+  if (!broken() && PQconsumeInput(conn_) != 1) MarkBroken();
   if (broken()) return Fail(Unavailable("send", "the connection is closed"));
+  if (sent != nullptr) *sent = true;
   for (const Statement* statement : statements) {
     const SqlDef& def = Definition(statement->sql);
     const Params::Wire wire = statement->params.ToWire();

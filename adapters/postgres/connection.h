@@ -36,9 +36,10 @@ class Connection {
   // `results` holds the results that arrived, one per statement in order. A statement's SQL error
   // is in its result (and the statements after it come back PIPELINE_ABORTED); the returned status
   // is not OK only when the connection failed (UNAVAILABLE) or the deadline passed
-  // (DEADLINE_EXCEEDED), and the connection is broken then.
+  // (DEADLINE_EXCEEDED), and the connection is broken then. `sent` (optional) tells whether any
+  // of the batch may have reached the server: false when the connection was found dead first.
   absl::Status Pipeline(absl::Span<const Statement* const> statements, absl::Time deadline,
-                        std::vector<Result>* results);
+                        std::vector<Result>* results, bool* sent = nullptr);
 
   bool broken() const { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
   void MarkBroken() { broken_ = true; }

@@ -67,7 +67,8 @@ absl::StatusOr<Result> Transaction::RoundTrip(const Context& ctx, Statement* las
   if (commit) batch.push_back(&commit_statement);
 
   std::vector<Result> results;
-  const absl::Status io = lease_->Pipeline(batch, ctx.deadline(), &results);
+  bool sent = false;
+  const absl::Status io = lease_->Pipeline(batch, ctx.deadline(), &results, &sent);
   state_ = State::kOpen;
   deferred_.clear();
   // The first statement error decides: everything after it was skipped.
@@ -80,7 +81,7 @@ absl::StatusOr<Result> Transaction::RoundTrip(const Context& ctx, Statement* las
     return Fail(status, IsRetryable(error.sqlstate) || lost);
   }
   if (!io.ok()) {
-    if (commit) return Fail(CommitOutcomeUnknown(io), false);
+    if (commit && sent) return Fail(CommitOutcomeUnknown(io), false);
     return Fail(io, io.code() == absl::StatusCode::kUnavailable);
   }
   if (commit) {
@@ -118,6 +119,8 @@ void Transaction::Rollback() {
   if (state_ != State::kOpen && state_ != State::kFailed) return;
   state_ = State::kRolledBack;
   if (lease_->broken()) return;  // The server rolls back a transaction whose connection closed.
+  // A COMMIT that failed (say, a serialization failure at commit) has already ended it.
+  if (lease_->transaction_status() == PQTRANS_IDLE) return;
   Statement rollback{Sql::kRollback, {}};
   const Statement* batch[] = {&rollback};
   std::vector<Result> results;

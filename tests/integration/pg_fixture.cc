@@ -62,9 +62,11 @@ void PgTest::SetUp() {
     Sql admin(base);
     admin.Exec("CREATE SCHEMA " + schema_);
   }
-  dsn_ = absl::StrCat(base, " options='-csearch_path=", schema_, "'");
+  // Each test's sessions carry its schema as application_name: tests run in parallel binaries.
+  dsn_ = absl::StrCat(base, " application_name=", schema_, " options='-csearch_path=", schema_,
+                      "'");
   ASSERT_THAT(pg::Migrate(dsn_, pg::EmbeddedMigrations(), absl::Now() + absl::Seconds(30)), IsOk());
-  sql_ = std::make_unique<Sql>(dsn_);
+  sql_ = std::make_unique<Sql>(absl::StrCat(base, " options='-csearch_path=", schema_, "'"));
   Rebuild(DefaultOptions());
 }
 
@@ -134,8 +136,8 @@ int64_t PgTest::BalanceOf(const std::string& wallet_id) {
 
 int64_t PgTest::IdleInTransaction() {
   return sql_->Int(absl::StrCat(
-      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-      "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"));
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = '", schema_,
+      "' AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"));
 }
 
 void PgTest::ExpectLedgerMatchesBalances() {

@@ -74,7 +74,7 @@ class PgTest : public ::testing::Test {
   std::string NewWallet(int64_t balance, const std::string& currency = "EUR");
   int64_t BalanceOf(const std::string& wallet_id);
 
-  // Sessions of this database (other than `sql_`) idle inside a transaction.
+  // The service's sessions of this test idle inside a transaction.
   int64_t IdleInTransaction();
 
   // Checks the ledger against the balances: every wallet's latest posting carries its balance
@@ -84,7 +84,9 @@ class PgTest : public ::testing::Test {
   void ExpectLedgerMatchesBalances();
 
   std::string schema_;
-  std::string dsn_;  // BaseDsn() with search_path set to schema_.
+  std::string dsn_;  // BaseDsn() with search_path and application_name set to schema_.
+  // Selects this test's service sessions in pg_stat_activity ("application_name = '...'").
+  std::string Mine() const { return "application_name = '" + schema_ + "'"; }
   std::unique_ptr<Sql> sql_;
 
   std::unique_ptr<pg::Pool> pool_;
