@@ -1,0 +1,47 @@
+#include "adapters/grpc/status.h"
+
+#include "absl/strings/str_cat.h"
+#include "domain/errors.h"
+#include "domain/text.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace walletd::grpc_adapter {
+
+std::string ReportedReason(const absl::Status& status) {
+  if (status.ok()) return "";
+  std::string reason = ReasonOf(status);
+  // DUPLICATE_REQUEST_ID belongs inside the core; seeing it here is a defect.
+  if (!reason.empty() && reason != reason::kDuplicateRequestId) return reason;
+  switch (status.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+      return std::string(reason::kDeadlineExceeded);
+    case absl::StatusCode::kCancelled:
+      return std::string(reason::kCancelled);
+    default:
+      return std::string(reason::kInternal);
+  }
+}
+
+::grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& request_id) {
+  if (status.ok()) return ::grpc::Status::OK;
+  const std::string reason = ReportedReason(status);
+  absl::StatusCode code = status.code();
+  std::string message(status.message());
+  if (reason == reason::kInternal) {
+    code = absl::StatusCode::kInternal;
+    message = absl::StrCat("internal error; quote request_id ", request_id, " when reporting it");
+  }
+  google::rpc::ErrorInfo info;
+  info.set_reason(reason);
+  info.set_domain(std::string(kErrorDomain));
+  (*info.mutable_metadata())["request_id"] = request_id;
+  google::rpc::Status details;
+  details.set_code(static_cast<int>(code));
+  details.set_message(message);
+  details.add_details()->PackFrom(info);
+  return ::grpc::Status(static_cast<::grpc::StatusCode>(code), message,
+                        details.SerializeAsString());
+}
+
+}  // namespace walletd::grpc_adapter
