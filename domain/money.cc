@@ -52,6 +52,8 @@ absl::StatusOr<Currency> Currency::Parse(std::string_view code) {
 }
 
 absl::StatusOr<Money> Money::Positive(int64_t minor_units, std::string_view currency) {
+  // The amount first: an absent Money (0, "") is reported as a missing amount.
+  if (minor_units <= 0) return Positive(minor_units, Currency());
   auto parsed = Currency::Parse(currency);
   if (!parsed.ok()) return parsed.status();
   return Positive(minor_units, *parsed);

@@ -20,6 +20,7 @@ class Currency {
   friend bool operator==(const Currency& a, const Currency& b) { return a.code() == b.code(); }
 
  private:
+  friend class Money;
   Currency() = default;
   char code_[3] = {};
 };

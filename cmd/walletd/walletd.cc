@@ -209,15 +209,20 @@ int Run() {
     health->SetServingStatus("wallet.v1.WalletService", serving);
   };
   set_serving(false);  // Until the first database check passes.
-  log.Log(LogLevel::kInfo, "listening",
-          {{"address", address}, {"workers", static_cast<int64_t>(workers_count)},
-           {"pool_max", static_cast<int64_t>(pool_max)}});
 
   // Signals and the health timer run on one Asio loop on this thread.
   boost::asio::io_context io;
   bool stopping = false;
   bool serving = false;
   boost::asio::steady_timer health_timer(io);
+  // Installed before anything can take long, so a SIGTERM from now on means a graceful stop.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    stopping = true;
+    health_timer.cancel();
+    log.Log(LogLevel::kInfo, "shutting down", {{"signal", static_cast<int64_t>(signal)}});
+  });
   std::function<void()> check_health = [&] {
     if (stopping) return;
     const absl::Duration interval = Ms(FLAGS_health_interval_ms);
@@ -233,15 +238,11 @@ int Run() {
       if (!ec) check_health();
     });
   };
-  check_health();
+  check_health();  // Before announcing the address, so the first health answer is already true.
+  log.Log(LogLevel::kInfo, "listening",
+          {{"address", address}, {"workers", static_cast<int64_t>(workers_count)},
+           {"pool_max", static_cast<int64_t>(pool_max)}});
 
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    stopping = true;
-    health_timer.cancel();
-    log.Log(LogLevel::kInfo, "shutting down", {{"signal", static_cast<int64_t>(signal)}});
-  });
   io.run();
 
   // Stop accepting, let in-flight calls finish within the grace period, then cancel the rest.

@@ -41,6 +41,9 @@ TEST(MoneyTest, AmountsArePositiveMinorUnits) {
               StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidAmount));
   EXPECT_THAT(Money::Positive(5, "XXY"),
               StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidCurrency));
+  // An absent amount (as an unset proto message arrives) is reported as the amount.
+  EXPECT_THAT(Money::Positive(0, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidAmount));
 }
 
 TEST(MoneyTest, EqualityNeedsAmountAndCurrency) {
