@@ -31,6 +31,7 @@
 #include "adapters/postgres/transactor.h"
 #include "adapters/system/log.h"
 #include "adapters/system/system.h"
+#include "grpc/health/v1/health.pb.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, dsn, "dbname=walletd", "libpq connection string of the PostgreSQL database");
@@ -189,6 +190,9 @@ int Run() {
       service_options, log);
 
   ::grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's health service is not built from protobuf code, so reflection could not describe it
+  // (grpcurl ... grpc.health.v1.Health/Check would fail); this pulls its descriptor in.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ::grpc::ServerBuilder builder;
   int port = 0;
