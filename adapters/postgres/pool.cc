@@ -92,7 +92,10 @@ absl::StatusOr<Pool::Lease> Pool::Acquire(const Context& ctx) {
     }
     if (absl::Now() >= give_up) {
       ++counters_.exhausted;
-      if (give_up == deadline) return ctx.Alive().ok() ? absl::DeadlineExceededError("") : ctx.Alive();
+      if (give_up == deadline) {
+        return DomainError(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
+                           "the deadline passed while waiting for a database connection");
+      }
       return DomainError(absl::StatusCode::kResourceExhausted, reason::kPoolExhausted,
                          "no database connection became free in time");
     }

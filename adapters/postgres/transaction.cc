@@ -13,6 +13,8 @@ namespace {
 
 // The server-side margin: the server's timeout fires this much before the caller's deadline.
 constexpr absl::Duration kServerMarginMax = absl::Milliseconds(20);
+// How much longer than the statement timeout a session may sit idle inside a transaction.
+constexpr absl::Duration kIdleInTransactionMargin = absl::Seconds(2);
 // Reads alone are tried on a second connection when the first proved dead.
 constexpr int kAloneAttemptsMax = 2;
 
@@ -54,8 +56,11 @@ absl::StatusOr<Result> Transaction::RoundTrip(const Context& ctx, Statement* las
   Statement begin{BeginFor(options_), {}};
   Statement timeouts{Sql::kSetTransactionTimeouts, {}};
   if (state_ == State::kNotStarted) {
-    const std::string ms = std::to_string(ServerTimeoutMs(ctx.deadline(), timeouts_.statement_max));
-    timeouts.params.Text(ms).Text(ms);
+    const int64_t statement_ms = ServerTimeoutMs(ctx.deadline(), timeouts_.statement_max);
+    // The idle timeout is a backstop for a stuck process, not a second deadline: with a margin,
+    // walletd's own rollback comes first and a busy moment between round trips kills nothing.
+    const int64_t idle_ms = statement_ms + absl::ToInt64Milliseconds(kIdleInTransactionMargin);
+    timeouts.params.Text(std::to_string(statement_ms)).Text(std::to_string(idle_ms));
     batch.push_back(&begin);
     batch.push_back(&timeouts);
   }

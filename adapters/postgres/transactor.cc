@@ -40,7 +40,14 @@ absl::Status Transactor::WithinTransaction(Context& ctx, const TxOptions& option
     }
     if (!retryable) return status;
     const absl::Duration pause = Backoff(retry_, attempt);
-    if (attempt >= retry_.attempts_max || absl::Now() + pause >= ctx.deadline()) break;
+    if (absl::Now() + pause >= ctx.deadline()) {
+      // The caller's time is up: that, not the last transient failure, is the answer.
+      exhausted_.fetch_add(1, std::memory_order_relaxed);
+      return DomainError(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
+                         absl::StrCat("the deadline left no time to retry after: ",
+                                      status.message()));
+    }
+    if (attempt >= retry_.attempts_max) break;
     retries_.fetch_add(1, std::memory_order_relaxed);
     absl::SleepFor(pause);
   }

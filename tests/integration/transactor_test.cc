@@ -27,12 +27,17 @@ class TransactorTest : public PgTest {
     const pg::Pool::Stats s = pool_->stats();
     EXPECT_EQ(s.idle, s.open) << "a connection was not returned to the pool";
   }
-  // The walletd backend that sits idle in a transaction, or 0.
+  // The walletd backend that sits idle in a transaction. A backend reports that state only after
+  // its results are out, so the client may look before it shows: poll.
   int IdleWalletdBackend() {
-    std::string pid = sql_->Value(
-        "SELECT pid FROM pg_stat_activity WHERE " + Mine() +
-        " AND state = 'idle in transaction' LIMIT 1");
-    return pid.empty() ? 0 : std::stoi(pid);
+    for (int i = 0; i < 500; ++i) {
+      std::string pid = sql_->Value("SELECT pid FROM pg_stat_activity WHERE " + Mine() +
+                                    " AND state = 'idle in transaction' LIMIT 1");
+      if (!pid.empty()) return std::stoi(pid);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "no walletd session is idle in a transaction";
+    return 0;
   }
   void Terminate(int pid) {
     sql_->Exec(absl::StrCat("SELECT pg_terminate_backend(", pid, ")"));
@@ -208,6 +213,28 @@ TEST_F(TransactorTest, ConnectionLostBeforeCommitIsRetriedOnAFreshConnection) {
   EXPECT_EQ(transactor_->stats().retries, 1);
   EXPECT_EQ(BalanceOf(a), 70);
   ExpectPoolHasEverythingBack();
+}
+
+TEST_F(TransactorTest, RetryThatWouldOutliveTheDeadlineReportsDeadlineExceeded) {
+  StackOptions options = DefaultOptions();
+  options.retry.backoff_base = absl::Minutes(1);  // Any backoff now ends past the deadline.
+  options.retry.backoff_max = absl::Minutes(1);
+  Rebuild(options);
+  std::string a = NewWallet(100);
+  int runs = 0;
+  auto ctx = Ctx(absl::Seconds(5));
+  absl::Status status = transactor_->WithinTransaction(*ctx, {}, [&](Context& c) -> absl::Status {
+    ++runs;
+    std::vector<WalletId> ids = {*WalletId::Parse(a)};
+    RETURN_IF_ERROR(wallets_->LockForUpdate(c, ids).status());
+    Terminate(IdleWalletdBackend());
+    std::vector<WalletId> again = {*WalletId::Parse(a)};
+    return wallets_->LockForUpdate(c, again).status();
+  });
+  // The lost connection was retryable, but the deadline left no room: the caller hears that.
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded));
+  EXPECT_EQ(runs, 1);
+  EXPECT_LT(absl::Now(), ctx->deadline()) << "it gave up at once instead of sleeping";
 }
 
 TEST_F(TransactorTest, ConnectionLostDuringCommitIsReportedAsUnknownOutcome) {
