@@ -11,12 +11,7 @@ namespace walletd {
 // Puts money into a wallet from outside the ledger (a top-up).
 class DepositHandler {
  public:
-  struct Command {
-    std::string request_id;
-    std::string wallet_id;
-    int64_t amount = 0;
-    std::string currency;
-  };
+  using Command = OneWalletCommand;
   // balance_after is the credited wallet's.
   using Result = MoveResult;
 

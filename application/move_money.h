@@ -1,6 +1,9 @@
 #pragma once
 // The one transaction every deposit, withdrawal and transfer runs, with its idempotency rules.
 
+#include <cstdint>
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "domain/transfer.h"
 #include "ports/clock.h"
@@ -20,6 +23,14 @@ struct MovePorts {
   Clock& clock;
   IdGenerator& ids;
   TxOptions tx_options;
+};
+
+// A deposit or a withdrawal: money into or out of one wallet.
+struct OneWalletCommand {
+  std::string request_id;
+  std::string wallet_id;
+  int64_t amount = 0;
+  std::string currency;
 };
 
 struct MoveResult {

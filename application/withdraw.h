@@ -11,12 +11,7 @@ namespace walletd {
 // Takes money out of a wallet to outside the ledger (a payout).
 class WithdrawHandler {
  public:
-  struct Command {
-    std::string request_id;
-    std::string wallet_id;
-    int64_t amount = 0;
-    std::string currency;
-  };
+  using Command = OneWalletCommand;
   // balance_after is the source wallet's.
   using Result = MoveResult;
 

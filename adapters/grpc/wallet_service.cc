@@ -146,13 +146,15 @@ template <class Work>
   });
 }
 
-::grpc::ServerUnaryReactor* WalletService::Deposit(::grpc::CallbackServerContext* sctx,
-                                                   const wallet::v1::DepositRequest* request,
-                                                   wallet::v1::DepositResponse* response) {
-  return Serve("Deposit", sctx, [this, request, response](Context& ctx) -> absl::Status {
-    auto result = use_cases_.deposit(ctx, {request->request_id(), request->wallet_id(),
-                                           request->amount().minor_units(),
-                                           request->amount().currency()});
+// Deposit and Withdraw share their shapes: one wallet in, the transfer and its balance out.
+template <class Handler, class Request, class Response>
+::grpc::ServerUnaryReactor* WalletService::ServeOneWallet(const char* method,
+                                                          ::grpc::CallbackServerContext* sctx,
+                                                          Handler& handler, const Request* request,
+                                                          Response* response) {
+  return Serve(method, sctx, [&handler, request, response](Context& ctx) -> absl::Status {
+    auto result = handler(ctx, {request->request_id(), request->wallet_id(),
+                                request->amount().minor_units(), request->amount().currency()});
     if (!result.ok()) return result.status();
     ToProto(result->transfer, response->mutable_transfer());
     ToProto(result->balance_after, result->transfer.amount.currency(), response->mutable_balance());
@@ -161,19 +163,16 @@ template <class Work>
   });
 }
 
+::grpc::ServerUnaryReactor* WalletService::Deposit(::grpc::CallbackServerContext* sctx,
+                                                   const wallet::v1::DepositRequest* request,
+                                                   wallet::v1::DepositResponse* response) {
+  return ServeOneWallet("Deposit", sctx, use_cases_.deposit, request, response);
+}
+
 ::grpc::ServerUnaryReactor* WalletService::Withdraw(::grpc::CallbackServerContext* sctx,
                                                     const wallet::v1::WithdrawRequest* request,
                                                     wallet::v1::WithdrawResponse* response) {
-  return Serve("Withdraw", sctx, [this, request, response](Context& ctx) -> absl::Status {
-    auto result = use_cases_.withdraw(ctx, {request->request_id(), request->wallet_id(),
-                                            request->amount().minor_units(),
-                                            request->amount().currency()});
-    if (!result.ok()) return result.status();
-    ToProto(result->transfer, response->mutable_transfer());
-    ToProto(result->balance_after, result->transfer.amount.currency(), response->mutable_balance());
-    response->set_replayed(result->replayed);
-    return absl::OkStatus();
-  });
+  return ServeOneWallet("Withdraw", sctx, use_cases_.withdraw, request, response);
 }
 
 ::grpc::ServerUnaryReactor* WalletService::Transfer(::grpc::CallbackServerContext* sctx,

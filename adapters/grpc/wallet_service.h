@@ -75,6 +75,10 @@ class WalletService final : public wallet::v1::WalletService::CallbackService {
   template <class Work>
   ::grpc::ServerUnaryReactor* Serve(const char* method, ::grpc::CallbackServerContext* sctx,
                                     Work work);
+  template <class Handler, class Request, class Response>
+  ::grpc::ServerUnaryReactor* ServeOneWallet(const char* method,
+                                             ::grpc::CallbackServerContext* sctx, Handler& handler,
+                                             const Request* request, Response* response);
 
   UseCases use_cases_;
   boost::asio::thread_pool& workers_;
