@@ -146,7 +146,11 @@ void Pool::Release(std::unique_ptr<Connection> conn) {
   freed_.notify_one();
 }
 
-absl::Status Pool::Ping(absl::Time deadline) {
+absl::Status Pool::Ping(absl::Time deadline, absl::Duration fresh) {
+  {
+    std::lock_guard lock(mu_);
+    if (absl::Now() - last_healthy_ < fresh) return absl::OkStatus();
+  }
   Context ctx(deadline, "health");
   auto lease = Acquire(ctx);
   if (!lease.ok()) {

@@ -75,9 +75,10 @@ class Pool {
   // acquire_wait_max) or UNAVAILABLE/DATABASE_UNAVAILABLE (cannot connect).
   absl::StatusOr<Lease> Acquire(const Context& ctx);
 
-  // Whether the database answers: a round trip on a pooled connection before `deadline`. A pool
-  // too busy to spare a connection counts as reachable when a connection came back healthy lately.
-  absl::Status Ping(absl::Time deadline);
+  // Whether the database answers. A connection that came back healthy within `fresh` proves it
+  // without any I/O (under load the check then never queues for a connection with the calls);
+  // otherwise a round trip on a pooled connection before `deadline`.
+  absl::Status Ping(absl::Time deadline, absl::Duration fresh = absl::ZeroDuration());
 
   // Closes idle connections and refuses new acquires; leased ones close when they come back.
   void Close();

@@ -233,7 +233,7 @@ int Run() {
   std::function<void()> check_health = [&] {
     if (stopping) return;
     const absl::Duration interval = Ms(FLAGS_health_interval_ms);
-    const bool ok = pool.Ping(absl::Now() + interval).ok();
+    const bool ok = pool.Ping(absl::Now() + interval, /*fresh=*/interval).ok();
     if (ok != serving) {
       serving = ok;
       set_serving(ok);

@@ -131,6 +131,21 @@ TEST_F(PoolTest, MaintenanceKeepsTheMinimumOpenAndDropsDeadIdleConnections) {
   EXPECT_EQ(sessions, 3);
 }
 
+TEST_F(PoolTest, PingTrustsARecentlyHealthyConnectionWithoutIo) {
+  auto pool = MakePool(1, absl::Seconds(1));
+  auto ctx = Ctx();
+  { auto lease = pool->Acquire(*ctx); }  // Comes back healthy now.
+  auto held = std::make_unique<pg::Pool::Lease>(*pool->Acquire(*ctx));  // The only one is busy...
+  const int64_t trips = pg::Connection::RoundTrips();
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(pool->Ping(absl::Now() + absl::Seconds(1), absl::Seconds(5)), IsOk());
+  EXPECT_LE(absl::Now() - start, absl::Milliseconds(50));  // ...and the check does not wait for it.
+  EXPECT_EQ(pg::Connection::RoundTrips(), trips);
+  held.reset();
+  EXPECT_THAT(pool->Ping(absl::Now() + absl::Seconds(1)), IsOk());  // Without `fresh`: a round trip.
+  EXPECT_EQ(pg::Connection::RoundTrips(), trips + 1);
+}
+
 TEST_F(PoolTest, UnreachableDatabaseIsUnavailableQuickly) {
   pg::PoolOptions options;
   options.dsn = "host=/nonexistent-walletd-socket-dir dbname=walletd";
