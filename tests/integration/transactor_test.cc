@@ -217,17 +217,19 @@ TEST_F(TransactorTest, ConnectionLostBeforeCommitIsRetriedOnAFreshConnection) {
 
 TEST_F(TransactorTest, RetryThatWouldOutliveTheDeadlineReportsDeadlineExceeded) {
   StackOptions options = DefaultOptions();
-  options.retry.backoff_base = absl::Minutes(1);  // Any backoff now ends past the deadline.
-  options.retry.backoff_max = absl::Minutes(1);
+  // Full jitter draws the pause from [0, 1 h]; with 100 ms left, one fits 3 times in 100000.
+  options.retry.backoff_base = absl::Hours(1);
+  options.retry.backoff_max = absl::Hours(1);
   Rebuild(options);
   std::string a = NewWallet(100);
   int runs = 0;
-  auto ctx = Ctx(absl::Seconds(5));
+  auto ctx = Ctx(absl::Seconds(3));
   absl::Status status = transactor_->WithinTransaction(*ctx, {}, [&](Context& c) -> absl::Status {
     ++runs;
     std::vector<WalletId> ids = {*WalletId::Parse(a)};
     RETURN_IF_ERROR(wallets_->LockForUpdate(c, ids).status());
     Terminate(IdleWalletdBackend());
+    absl::SleepFor(c.deadline() - absl::Milliseconds(100) - absl::Now());
     std::vector<WalletId> again = {*WalletId::Parse(a)};
     return wallets_->LockForUpdate(c, again).status();
   });
