@@ -114,6 +114,58 @@ TEST_F(OperationsTest, UnreachableDatabaseIsNotServingAndUnavailable) {
   EXPECT_EQ(down->Wait(absl::Seconds(10)), 0);
 }
 
+// Runs a shell command and returns its standard output, trailing newline removed.
+std::string Shell(const std::string& command) {
+  std::string out;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+    EXPECT_EQ(pclose(pipe), 0) << command;
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+TEST_F(OperationsTest, HealthFollowsTheDatabaseDownAndBackUp) {
+  // A cluster of its own, so that stopping it disturbs no other test.
+  char dir[] = "/tmp/walletd-health-pg.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string pg = std::string(WALLETD_SOURCE_DIR) + "/deploy/pg-throwaway";
+  const std::string dsn = Shell(pg + " start " + dir + " --fast");
+  auto walletd = StartWalletd({"--dsn=" + dsn, "--health_interval_ms=100", "--pool_min=1"});
+  ASSERT_FALSE(walletd->address().empty());
+  auto stub = StubFor(*walletd);
+  auto health_becomes = [&](grpc::health::v1::HealthCheckResponse::ServingStatus want) {
+    for (int i = 0; i < 150; ++i) {
+      if (Health(*walletd, "wallet.v1.WalletService") == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  wallet::v1::CreateWalletRequest create;
+  create.set_request_id("health-1");
+  create.set_currency("EUR");
+  wallet::v1::CreateWalletResponse created;
+  ASSERT_TRUE(stub->CreateWallet(Client().get(), create, &created).ok());
+  wallet::v1::BalanceRequest balance;
+  balance.set_wallet_id(created.wallet().id());
+  wallet::v1::BalanceResponse response;
+  EXPECT_TRUE(health_becomes(grpc::health::v1::HealthCheckResponse::SERVING));
+
+  Shell(pg + " stop " + dir);
+  EXPECT_TRUE(health_becomes(grpc::health::v1::HealthCheckResponse::NOT_SERVING));
+  EXPECT_THAT(stub->Balance(Client().get(), balance, &response),
+              GrpcIs(StatusCode::UNAVAILABLE, reason::kDatabaseUnavailable));
+
+  Shell(pg + " start " + dir + " --fast");
+  EXPECT_TRUE(health_becomes(grpc::health::v1::HealthCheckResponse::SERVING));
+  // The pool dropped the dead connections and opened new ones: calls work again.
+  EXPECT_TRUE(stub->Balance(Client().get(), balance, &response).ok());
+  walletd->Signal(SIGTERM);
+  EXPECT_EQ(walletd->Wait(absl::Seconds(10)), 0);
+  Shell(pg + " destroy " + dir);
+}
+
 TEST_F(OperationsTest, ReflectionListsAndDescribesTheService) {
   auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(
       ::grpc::CreateChannel(walletd_->address(), ::grpc::InsecureChannelCredentials()));
