@@ -19,7 +19,6 @@ class Admission {
     return false;
   }
   void Leave() { admitted_.fetch_sub(1, std::memory_order_acq_rel); }
-  int admitted() const { return admitted_.load(std::memory_order_relaxed); }
 
  private:
   const int admitted_max_;

@@ -11,6 +11,7 @@
 #include "adapters/grpc/convert.h"
 #include "adapters/grpc/status.h"
 #include "domain/errors.h"
+#include "domain/text.h"
 
 namespace walletd::grpc_adapter {
 namespace {
@@ -99,8 +100,6 @@ class WalletService::Call final : public ::grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
  private:
-  static std::string_view AsStd(absl::string_view s) { return std::string_view(s.data(), s.size()); }
-
   WalletService& service_;
   const char* const method_;
   ::grpc::CallbackServerContext* const sctx_;

@@ -67,8 +67,6 @@ class WalletService final : public wallet::v1::WalletService::CallbackService {
                                             const wallet::v1::ListTransfersRequest* request,
                                             wallet::v1::ListTransfersResponse* response) override;
 
-  const Admission& admission() const { return admission_; }
-
  private:
   class Call;
   // Admits the call and runs `work(ctx)` on a worker, then finishes it with the returned status.

@@ -104,7 +104,6 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
       }
     }
   }
-  conn->round_trips_ = 0;
   return conn;
 }
 
@@ -158,7 +157,6 @@ absl::Status Connection::Pipeline(absl::Span<const Statement* const> statements,
     }
   }
   if (PQpipelineSync(conn_) != 1) return Fail(Unavailable("send", PQerrorMessage(conn_)));
-  ++round_trips_;
   total_round_trips_.fetch_add(1, std::memory_order_relaxed);
   RETURN_IF_ERROR(Flush(deadline));
   for (size_t i = 0; i < statements.size(); ++i) {

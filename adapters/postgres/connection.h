@@ -45,15 +45,12 @@ class Connection {
   void MarkBroken() { broken_ = true; }
   // IDLE between transactions; INTRANS or INERROR inside one.
   PGTransactionStatusType transaction_status() const { return PQtransactionStatus(conn_); }
-  // The backend's process id, for pg_stat_activity and pg_terminate_backend in tests.
-  int backend_pid() const { return PQbackendPID(conn_); }
 
-  // Round trips over this connection; summed over all connections by RoundTrips().
-  int64_t round_trips() const { return round_trips_; }
+  // Round trips over all connections of this process.
   static int64_t RoundTrips() { return total_round_trips_.load(std::memory_order_relaxed); }
 
+  // When the last round trip ended (or the connection opened).
   absl::Time idle_since() const { return idle_since_; }
-  void set_idle_since(absl::Time t) { idle_since_ = t; }
 
  private:
   explicit Connection(PGconn* conn) : conn_(conn) {}
@@ -64,7 +61,6 @@ class Connection {
 
   PGconn* conn_;
   bool broken_ = false;
-  int64_t round_trips_ = 0;
   absl::Time idle_since_ = absl::Now();
   static std::atomic<int64_t> total_round_trips_;
 };

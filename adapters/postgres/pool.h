@@ -84,7 +84,6 @@ class Pool {
   void Close();
 
   Stats stats() const;
-  const PoolOptions& options() const { return options_; }
 
  private:
   void Release(std::unique_ptr<Connection> conn);

@@ -32,6 +32,7 @@
 #include "adapters/postgres/transactor.h"
 #include "adapters/system/log.h"
 #include "adapters/system/system.h"
+#include "domain/text.h"
 #include "grpc/health/v1/health.pb.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
@@ -110,7 +111,7 @@ absl::Status MigrateWhenReachable(const std::string& dsn, Logger& log) {
       return status;
     }
     log.Log(LogLevel::kWarn, "database not reachable yet; retrying",
-            {{"error", std::string_view(status.message().data(), status.message().size())}});
+            {{"error", AsStd(status.message())}});
     absl::SleepFor(pause);
     pause = std::min(pause * 2, absl::Seconds(2));
   }
@@ -142,7 +143,7 @@ int Run() {
     absl::Status migrated = MigrateWhenReachable(dsn, log);
     if (!migrated.ok()) {
       log.Log(LogLevel::kError, "migrations failed",
-              {{"error", std::string_view(migrated.message().data(), migrated.message().size())}});
+              {{"error", AsStd(migrated.message())}});
       return 1;
     }
     if (absl::GetFlag(FLAGS_migrate_only)) return 0;

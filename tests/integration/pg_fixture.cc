@@ -71,12 +71,7 @@ void PgTest::SetUp() {
 }
 
 void PgTest::TearDown() {
-  create_wallet_.reset();
-  transfers_.reset();
-  wallets_.reset();
-  transactor_.reset();
-  executor_.reset();
-  pool_.reset();
+  ResetStack();
   if (sql_ != nullptr) sql_->Exec("DROP SCHEMA " + schema_ + " CASCADE");
 }
 
@@ -89,7 +84,8 @@ StackOptions PgTest::DefaultOptions() const {
   return options;
 }
 
-void PgTest::Rebuild(const StackOptions& options) {
+// Users before what they use: handlers, repositories, transactor, executor, pool.
+void PgTest::ResetStack() {
   create_wallet_.reset();
   deposit_.reset();
   withdraw_.reset();
@@ -100,6 +96,10 @@ void PgTest::Rebuild(const StackOptions& options) {
   transactor_.reset();
   executor_.reset();
   pool_.reset();
+}
+
+void PgTest::Rebuild(const StackOptions& options) {
+  ResetStack();
   pool_ = std::make_unique<pg::Pool>(options.pool);
   executor_ = std::make_unique<pg::Executor>(*pool_, options.timeouts);
   transactor_ = std::make_unique<pg::Transactor>(*pool_, options.timeouts, options.retry);

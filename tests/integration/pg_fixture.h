@@ -63,6 +63,7 @@ class PgTest : public ::testing::Test {
 
   // Rebuilds pool, transactor and handlers with `options` (the schema stays).
   void Rebuild(const StackOptions& options);
+  void ResetStack();
   StackOptions DefaultOptions() const;
 
   // A context with `timeout` left.
