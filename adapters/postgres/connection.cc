@@ -77,7 +77,13 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
   if (PQenterPipelineMode(raw) != 1) {
     return Unavailable("pipeline mode", PQerrorMessage(raw));
   }
-  // Prepare the whole catalog in one round trip.
+  // Session settings and the whole catalog in one round trip. Every statement of ours is a key
+  // lookup whose best plan does not depend on the values bound; left to choose, PostgreSQL plans
+  // `= ANY($1)` afresh on every run, which cost the database about a tenth of its CPU per transfer.
+  if (PQsendQueryParams(raw, "SELECT set_config('plan_cache_mode', 'force_generic_plan', false)", 0,
+                        nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+    return Unavailable("session settings", PQerrorMessage(raw));
+  }
   for (int i = 0; i < static_cast<int>(Sql::kCount); ++i) {
     const SqlDef& def = Definition(static_cast<Sql>(i));
     if (PQsendPrepare(raw, def.name, def.text, 0, nullptr) != 1) {
@@ -86,7 +92,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
   }
   if (PQpipelineSync(raw) != 1) return Unavailable("prepare", PQerrorMessage(raw));
   RETURN_IF_ERROR(conn->Flush(deadline));
-  for (int i = 0; i <= static_cast<int>(Sql::kCount); ++i) {
+  // The settings' result first, then one per prepared statement, then the sync.
+  for (int i = -1; i <= static_cast<int>(Sql::kCount); ++i) {
     PGresult* r = nullptr;
     RETURN_IF_ERROR(conn->NextResult(deadline, &r));
     Result result(r);

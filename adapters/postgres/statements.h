@@ -31,6 +31,7 @@ enum class Sql : int {
   kTransferByRequestId,
   kTransferById,
   kTransferHistory,
+  kPlanCounts,  // $1 statement name: how often this session planned it generically and custom.
   kCount,
 };
 
