@@ -126,6 +126,20 @@ Params& Params::Int64Array(absl::Span<const int64_t> values) {
   return *this;
 }
 
+Params& Params::Append(Params&& other) {
+  for (size_t i = 0; i < other.buffers_.size(); ++i) {
+    buffers_.push_back(std::move(other.buffers_[i]));
+    nulls_.push_back(other.nulls_[i]);
+  }
+  other.buffers_.clear();
+  other.nulls_.clear();
+  return *this;
+}
+
+bool Params::Same(int i, const Params& other, int j) const {
+  return nulls_[i] == other.nulls_[j] && buffers_[i] == other.buffers_[j];
+}
+
 Params::Wire Params::ToWire() const {
   Wire wire;
   for (size_t i = 0; i < buffers_.size(); ++i) {

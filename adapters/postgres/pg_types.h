@@ -25,6 +25,10 @@ class Params {
   Params& Null();
   Params& UuidArray(absl::Span<const std::string> canonical);
   Params& Int64Array(absl::Span<const int64_t> values);
+  // Adds `other`'s parameters after these, for two statements sent as one.
+  Params& Append(Params&& other);
+  // Whether parameter `i` here and parameter `j` of `other` carry the same value.
+  bool Same(int i, const Params& other, int j) const;
 
   int size() const { return static_cast<int>(buffers_.size()); }
 

@@ -44,6 +44,15 @@ constexpr std::array<SqlDef, static_cast<size_t>(Sql::kCount)> kDefinitions = {{
      "WITH saved AS (UPDATE wallets SET balance = $2::int8, version = $3::int8, "
      "updated_at = $4::timestamptz WHERE id = $1::uuid AND version = $5::int8 RETURNING 1) "
      "SELECT (count(*) = 1)::wallet_version_check FROM saved"},
+    // Two wallet_save at once; both rows must match, as each would have on its own.
+    {"wallet_save_pair",
+     "WITH saved AS (UPDATE wallets w SET balance = v.balance, version = v.version, "
+     "updated_at = v.updated_at FROM (VALUES "
+     "($1::uuid, $2::int8, $3::int8, $4::timestamptz, $5::int8), "
+     "($6::uuid, $7::int8, $8::int8, $9::timestamptz, $10::int8)) "
+     "AS v(id, balance, version, updated_at, expected) "
+     "WHERE w.id = v.id AND w.version = v.expected RETURNING 1) "
+     "SELECT (count(*) = 2)::wallet_version_check FROM saved"},
     // The transfer and its postings in one statement; foreign keys are checked at its end.
     {"transfer_insert",
      "WITH t AS (INSERT INTO transfers (id, request_id, kind, from_wallet_id, to_wallet_id, "
@@ -86,6 +95,17 @@ Sql BeginFor(const TxOptions& options) {
       return options.read_only ? Sql::kBeginSerializableReadOnly : Sql::kBeginSerializable;
   }
   CHECK(false);
+}
+
+bool Pair(Statement& first, Statement&& second) {
+  // One UPDATE changes a row once: saves of the same wallet must stay two statements.
+  if (first.sql != Sql::kWalletSave || second.sql != Sql::kWalletSave ||
+      first.params.Same(0, second.params, 0)) {
+    return false;
+  }
+  first.sql = Sql::kWalletSavePair;
+  first.params.Append(std::move(second.params));
+  return true;
 }
 
 }  // namespace walletd::pg

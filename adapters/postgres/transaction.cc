@@ -106,7 +106,9 @@ absl::StatusOr<Result> Transaction::Query(const Context& ctx, Statement statemen
 absl::Status Transaction::Defer(Statement statement) {
   if (state_ == State::kFailed) return failure_;
   CHECK(state_ == State::kNotStarted || state_ == State::kOpen);
-  deferred_.push_back(std::move(statement));
+  if (deferred_.empty() || !Pair(deferred_.back(), std::move(statement))) {
+    deferred_.push_back(std::move(statement));
+  }
   return absl::OkStatus();
 }
 

@@ -66,6 +66,63 @@ TEST_F(RepositoriesTest, SaveChecksTheVersion) {
   EXPECT_EQ(wallets_->Get(*ctx, w.id())->version(), 1);
 }
 
+// A transaction's saves travel together (two wallets in one statement); each keeps its own check.
+TEST_F(RepositoriesTest, SavesInOneTransactionEachCheckTheirVersion) {
+  auto ctx = Ctx();
+  Wallet a = MakeWallet(ids_, "a"), b = MakeWallet(ids_, "b");
+  ASSERT_THAT(wallets_->Create(*ctx, a), IsOk());
+  ASSERT_THAT(wallets_->Create(*ctx, b), IsOk());
+  ASSERT_THAT(a.Credit(*Money::Positive(10, "EUR"), kT), IsOk());
+  ASSERT_THAT(b.Credit(*Money::Positive(20, "EUR"), kT), IsOk());
+  auto save_both = [&](int64_t a_expected, int64_t b_expected) {
+    return transactor_->WithinTransaction(*ctx, {}, [&](Context& c) -> absl::Status {
+      RETURN_IF_ERROR(wallets_->Save(c, a, a_expected));
+      return wallets_->Save(c, b, b_expected);
+    });
+  };
+  // Either one stale: nothing is written.
+  EXPECT_THAT(save_both(0, 7), StatusIs(absl::StatusCode::kAborted, reason::kVersionConflict));
+  EXPECT_THAT(save_both(7, 0), StatusIs(absl::StatusCode::kAborted, reason::kVersionConflict));
+  EXPECT_EQ(wallets_->Get(*ctx, a.id())->version(), 0);
+  EXPECT_EQ(wallets_->Get(*ctx, b.id())->version(), 0);
+  ASSERT_THAT(save_both(0, 0), IsOk());
+  EXPECT_EQ(wallets_->Get(*ctx, a.id())->balance(), 10);
+  EXPECT_EQ(wallets_->Get(*ctx, b.id())->balance(), 20);
+  // The same wallet twice in a row: the second save sees the first.
+  Wallet twice = a;
+  ASSERT_THAT(twice.Credit(*Money::Positive(1, "EUR"), kT), IsOk());
+  const int64_t middle = twice.version();
+  Wallet again = twice;
+  ASSERT_THAT(again.Credit(*Money::Positive(2, "EUR"), kT), IsOk());
+  ASSERT_THAT(transactor_->WithinTransaction(*ctx, {}, [&](Context& c) -> absl::Status {
+    RETURN_IF_ERROR(wallets_->Save(c, twice, 1));
+    return wallets_->Save(c, again, middle);
+  }),
+              IsOk());
+  EXPECT_EQ(wallets_->Get(*ctx, a.id())->balance(), 13);
+  EXPECT_EQ(wallets_->Get(*ctx, a.id())->version(), 3);
+}
+
+TEST(StatementPairTest, TwoSavesOfDifferentWalletsBecomeOneStatement) {
+  auto save = [](const char* id, int64_t balance) {
+    pg::Statement s{pg::Sql::kWalletSave, {}};
+    s.params.Uuid(id).Int64(balance).Int64(1).Timestamp(kT).Int64(0);
+    return s;
+  };
+  const char* kA = "00000000-0000-4000-8000-00000000000a";
+  const char* kB = "00000000-0000-4000-8000-00000000000b";
+  pg::Statement first = save(kA, 1);
+  EXPECT_TRUE(pg::Pair(first, save(kB, 2)));
+  EXPECT_EQ(first.sql, pg::Sql::kWalletSavePair);
+  EXPECT_EQ(first.params.size(), 10);
+  // A third does not fit; nor does a second save of the same wallet.
+  EXPECT_FALSE(pg::Pair(first, save(kA, 3)));
+  pg::Statement one = save(kA, 1);
+  EXPECT_FALSE(pg::Pair(one, save(kA, 2)));
+  EXPECT_EQ(one.sql, pg::Sql::kWalletSave);
+  EXPECT_EQ(one.params.size(), 5);
+}
+
 TEST_F(RepositoriesTest, LockForUpdateReturnsWalletsInIdOrderAndNeedsAllOfThem) {
   auto ctx = Ctx();
   Wallet a = MakeWallet(ids_, "a"), b = MakeWallet(ids_, "b");
