@@ -75,11 +75,15 @@ class WalletService::Call final : public ::grpc::ServerUnaryReactor {
   }
 
   Context& ctx() { return ctx_; }
+  // A worker took the call: the wait before this is the queue's, not the database's.
+  void Running() { running_ = absl::Now(); }
 
   // Logs the call and finishes it; the Call may be gone as soon as this returns.
   void Complete(const absl::Status& status) {
     const std::string reason = ReportedReason(status);
     const double ms = absl::ToDoubleMilliseconds(absl::Now() - started_);
+    const double queued_ms =
+        absl::ToDoubleMilliseconds((running_ == absl::InfinitePast() ? absl::Now() : running_) - started_);
     const LogLevel level = LevelFor(status);
     if (service_.logger_.Enabled(level)) {
       const std::string peer = sctx_->peer();
@@ -89,6 +93,7 @@ class WalletService::Call final : public ::grpc::ServerUnaryReactor {
                             {"code", code},
                             {"reason", reason},
                             {"duration_ms", ms},
+                            {"queued_ms", queued_ms},
                             {"request_id", ctx_.request_id()},
                             {"peer", peer},
                             {"error", status.ok() ? std::string_view() : AsStd(status.message())}});
@@ -104,6 +109,7 @@ class WalletService::Call final : public ::grpc::ServerUnaryReactor {
   const char* const method_;
   ::grpc::CallbackServerContext* const sctx_;
   const absl::Time started_;
+  absl::Time running_ = absl::InfinitePast();
   Context ctx_;
 };
 
@@ -125,6 +131,7 @@ template <class Work>
     return call;
   }
   boost::asio::post(workers_, [this, call, work = std::move(work)]() mutable {
+    call->Running();
     absl::Status status = call->ctx().Alive();  // It may have expired while queued.
     if (status.ok()) status = work(call->ctx());
     admission_.Leave();

@@ -255,6 +255,7 @@ TEST_F(ApiTest, RequestIdIsEchoedAndEveryCallIsLoggedOnce) {
     EXPECT_NE(line.find("\"method\":\"Balance\""), std::string::npos) << line;
     EXPECT_NE(line.find("\"code\":\"OK\""), std::string::npos) << line;
     EXPECT_NE(line.find("\"duration_ms\":"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"queued_ms\":"), std::string::npos) << line;
   }
   EXPECT_EQ(lines, 1);
   // Without one, walletd makes one up and still echoes it.
