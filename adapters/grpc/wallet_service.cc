@@ -81,9 +81,11 @@ class WalletService::Call final : public ::grpc::ServerUnaryReactor {
   // Logs the call and finishes it; the Call may be gone as soon as this returns.
   void Complete(const absl::Status& status) {
     const std::string reason = ReportedReason(status);
-    const double ms = absl::ToDoubleMilliseconds(absl::Now() - started_);
-    const double queued_ms =
-        absl::ToDoubleMilliseconds((running_ == absl::InfinitePast() ? absl::Now() : running_) - started_);
+    const absl::Time now = absl::Now();
+    const double ms = absl::ToDoubleMilliseconds(now - started_);
+    // A call refused or cancelled before a worker took it waited all along.
+    const absl::Time ran = running_ == absl::InfinitePast() ? now : running_;
+    const double queued_ms = absl::ToDoubleMilliseconds(ran - started_);
     const LogLevel level = LevelFor(status);
     if (service_.logger_.Enabled(level)) {
       const std::string peer = sctx_->peer();

@@ -89,7 +89,7 @@ TEST_F(PoolTest, ConnectionReturnedInsideATransactionIsRolledBack) {
   EXPECT_EQ((*again)->transaction_status(), PQTRANS_IDLE);
 }
 
-// PostgreSQL would otherwise plan `id = ANY($1)` again on every run: a tenth of its CPU per transfer.
+// PostgreSQL would otherwise plan `id = ANY($1)` again on every run: 7 % of its CPU per transfer.
 TEST_F(PoolTest, ConnectionsPlanEachStatementOnce) {
   const std::string wallet = NewWallet(1);
   auto conn = pg::Connection::Open(dsn_, absl::Now() + absl::Seconds(5));
