@@ -1,9 +1,8 @@
 #include "adapters/grpc/wallet_service.h"
 
-#include <boost/asio/post.hpp>
-
 #include <atomic>
 #include <chrono>
+#include <optional>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -25,7 +24,7 @@ std::string NewRequestId() {
   return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(bits), absl::Uniform<uint64_t>(bits));
 }
 
-std::string RequestIdOf(const ::grpc::CallbackServerContext& sctx) {
+std::string RequestIdOf(const ::grpc::ServerContext& sctx) {
   const auto& metadata = sctx.client_metadata();
   auto it = metadata.find(kRequestIdHeader);
   if (it == metadata.end()) return NewRequestId();
@@ -37,7 +36,7 @@ std::string RequestIdOf(const ::grpc::CallbackServerContext& sctx) {
   return value;
 }
 
-absl::Time DeadlineOf(const ::grpc::CallbackServerContext& sctx, absl::Duration fallback) {
+absl::Time DeadlineOf(const ::grpc::ServerContext& sctx, absl::Duration fallback) {
   const auto deadline = sctx.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::Now() + fallback;
   return absl::FromChrono(deadline);
@@ -60,178 +59,327 @@ LogLevel LevelFor(const absl::Status& status) {
   }
 }
 
+namespace v1 = ::wallet::v1;
+
+// What differs between methods: the name, how to ask gRPC for the next call, and the use case.
+template <class Request, class Response>
+struct Method {
+  using RequestType = Request;
+  using ResponseType = Response;
+  const char* name;
+  void (v1::WalletService::AsyncService::*request)(::grpc::ServerContext*, Request*,
+                                                   ::grpc::ServerAsyncResponseWriter<Response>*,
+                                                   ::grpc::CompletionQueue*,
+                                                   ::grpc::ServerCompletionQueue*, void*);
+  absl::Status (*work)(const UseCases&, Context&, const Request&, Response*);
+};
+
+// Deposit and Withdraw share their shapes: one wallet in, the transfer and its balance out.
+template <class Handler, class Request, class Response>
+absl::Status MoveOneWallet(Handler& handler, Context& ctx, const Request& request,
+                           Response* response) {
+  auto result = handler(ctx, {request.request_id(), request.wallet_id(),
+                              request.amount().minor_units(), request.amount().currency()});
+  if (!result.ok()) return result.status();
+  ToProto(result->transfer, response->mutable_transfer());
+  ToProto(result->balance_after, result->transfer.amount.currency(), response->mutable_balance());
+  response->set_replayed(result->replayed);
+  return absl::OkStatus();
+}
+
+const Method<v1::CreateWalletRequest, v1::CreateWalletResponse> kCreateWallet{
+    "CreateWallet", &v1::WalletService::AsyncService::RequestCreateWallet,
+    [](const UseCases& use_cases, Context& ctx, const v1::CreateWalletRequest& request,
+       v1::CreateWalletResponse* response) -> absl::Status {
+      auto result = use_cases.create_wallet(ctx, {request.request_id(), request.currency()});
+      if (!result.ok()) return result.status();
+      ToProto(result->wallet, response->mutable_wallet());
+      response->set_replayed(result->replayed);
+      return absl::OkStatus();
+    }};
+
+const Method<v1::DepositRequest, v1::DepositResponse> kDeposit{
+    "Deposit", &v1::WalletService::AsyncService::RequestDeposit,
+    [](const UseCases& use_cases, Context& ctx, const v1::DepositRequest& request,
+       v1::DepositResponse* response) {
+      return MoveOneWallet(use_cases.deposit, ctx, request, response);
+    }};
+
+const Method<v1::WithdrawRequest, v1::WithdrawResponse> kWithdraw{
+    "Withdraw", &v1::WalletService::AsyncService::RequestWithdraw,
+    [](const UseCases& use_cases, Context& ctx, const v1::WithdrawRequest& request,
+       v1::WithdrawResponse* response) {
+      return MoveOneWallet(use_cases.withdraw, ctx, request, response);
+    }};
+
+const Method<v1::TransferRequest, v1::TransferResponse> kTransfer{
+    "Transfer", &v1::WalletService::AsyncService::RequestTransfer,
+    [](const UseCases& use_cases, Context& ctx, const v1::TransferRequest& request,
+       v1::TransferResponse* response) -> absl::Status {
+      auto result = use_cases.transfer(
+          ctx, {request.request_id(), request.from_wallet_id(), request.to_wallet_id(),
+                request.amount().minor_units(), request.amount().currency()});
+      if (!result.ok()) return result.status();
+      ToProto(result->transfer, response->mutable_transfer());
+      ToProto(result->balance_after, result->transfer.amount.currency(),
+              response->mutable_from_balance());
+      response->set_replayed(result->replayed);
+      return absl::OkStatus();
+    }};
+
+const Method<v1::BalanceRequest, v1::BalanceResponse> kBalance{
+    "Balance", &v1::WalletService::AsyncService::RequestBalance,
+    [](const UseCases& use_cases, Context& ctx, const v1::BalanceRequest& request,
+       v1::BalanceResponse* response) -> absl::Status {
+      auto wallet = use_cases.balance(ctx, {request.wallet_id()});
+      if (!wallet.ok()) return wallet.status();
+      ToProto(*wallet, response->mutable_wallet());
+      return absl::OkStatus();
+    }};
+
+const Method<v1::GetTransferRequest, v1::GetTransferResponse> kGetTransfer{
+    "GetTransfer", &v1::WalletService::AsyncService::RequestGetTransfer,
+    [](const UseCases& use_cases, Context& ctx, const v1::GetTransferRequest& request,
+       v1::GetTransferResponse* response) -> absl::Status {
+      auto transfer = use_cases.get_transfer(ctx, {request.transfer_id()});
+      if (!transfer.ok()) return transfer.status();
+      ToProto(*transfer, response->mutable_transfer());
+      return absl::OkStatus();
+    }};
+
+const Method<v1::ListTransfersRequest, v1::ListTransfersResponse> kListTransfers{
+    "ListTransfers", &v1::WalletService::AsyncService::RequestListTransfers,
+    [](const UseCases& use_cases, Context& ctx, const v1::ListTransfersRequest& request,
+       v1::ListTransfersResponse* response) -> absl::Status {
+      auto page = use_cases.list_transfers(
+          ctx, {request.wallet_id(), request.page_size(), request.page_token()});
+      if (!page.ok()) return page.status();
+      for (const walletd::Transfer& t : page->transfers) ToProto(t, response->add_transfers());
+      response->set_next_page_token(page->next_page_token);
+      return absl::OkStatus();
+    }};
+
+// Calls of each method gRPC may hand over at once; each call handed over asks for the next one.
+constexpr int kAwaitedPerMethod = 8;
+
 }  // namespace
 
-// One call: its Context, its timing, and the reactor gRPC drives. Deletes itself when gRPC is done.
-class WalletService::Call final : public ::grpc::ServerUnaryReactor {
+// One call from the moment it is awaited until gRPC is done with it. Its completion-queue tags
+// are its three events; it deletes itself after the last one.
+class WalletService::Call {
  public:
-  Call(WalletService& service, const char* method, ::grpc::CallbackServerContext* sctx)
-      : service_(service),
-        method_(method),
-        sctx_(sctx),
-        started_(absl::Now()),
-        ctx_(DeadlineOf(*sctx, service.options_.default_deadline), RequestIdOf(*sctx)) {
-    sctx_->AddInitialMetadata(kRequestIdHeader, ctx_.request_id());
+  enum class Event { kMatched, kFinished, kDone };
+  struct Tag {
+    Call* call;
+    Event event;
+  };
+
+  explicit Call(WalletService& service) : service_(service) {}
+  virtual ~Call() = default;
+
+  // Asks gRPC for the next call of this method, into this object.
+  virtual void Await() = 0;
+  virtual const char* method() const = 0;
+
+  void On(Event event, bool ok) {
+    switch (event) {
+      case Event::kMatched:
+        // Not ok: the server is shutting down and this call never started (nor will kDone come).
+        if (!ok) {
+          delete this;
+          return;
+        }
+        Fresh()->Await();
+        Matched();
+        return;
+      case Event::kDone:
+        // The client went away or the server cancelled the call; a running use case sees it.
+        if (sctx_.IsCancelled()) {
+          cancelled_.store(true);
+          if (ctx_ready_.load()) ctx_->Cancel();
+        }
+        break;
+      case Event::kFinished:
+        break;
+    }
+    if (events_left_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  Context& ctx() { return ctx_; }
-  // A worker took the call: the wait before this is the queue's, not the database's.
-  void Running() { running_ = absl::Now(); }
+  // On a thread with a run slot: runs the use case, then finishes the call.
+  void Run() {
+    running_ = absl::Now();
+    absl::Status status = ctx_->Alive();  // It may have expired or been cancelled while queued.
+    if (status.ok()) status = Work(*ctx_);
+    service_.admission_.Leave();
+    Complete(status);
+  }
+
+ protected:
+  virtual Call* Fresh() = 0;
+  virtual absl::Status Work(Context& ctx) = 0;
+  virtual void Finish(const ::grpc::Status& status) = 0;
+
+  void* tag(Event event) {
+    switch (event) {
+      case Event::kMatched: return &matched_;
+      case Event::kFinished: return &finished_;
+      case Event::kDone: return &done_;
+    }
+    return nullptr;
+  }
+
+  WalletService& service_;
+  ::grpc::ServerContext sctx_;
+
+ private:
+  void Matched() {
+    started_ = absl::Now();
+    ctx_.emplace(DeadlineOf(sctx_, service_.options_.default_deadline), RequestIdOf(sctx_));
+    // kDone may already have come on another thread; whichever of the two runs second cancels.
+    ctx_ready_.store(true);
+    if (cancelled_.load()) ctx_->Cancel();
+    sctx_.AddInitialMetadata(kRequestIdHeader, ctx_->request_id());
+    if (!service_.admission_.TryEnter()) {
+      Complete(DomainError(absl::StatusCode::kResourceExhausted, reason::kOverloaded,
+                           "too many calls in flight; retry with backoff"));
+      return;
+    }
+    service_.Enqueue(this);
+  }
 
   // Logs the call and finishes it; the Call may be gone as soon as this returns.
   void Complete(const absl::Status& status) {
     const std::string reason = ReportedReason(status);
     const absl::Time now = absl::Now();
     const double ms = absl::ToDoubleMilliseconds(now - started_);
-    // A call refused or cancelled before a worker took it waited all along.
+    // A call refused or cancelled before it ran waited all along.
     const absl::Time ran = running_ == absl::InfinitePast() ? now : running_;
     const double queued_ms = absl::ToDoubleMilliseconds(ran - started_);
     const LogLevel level = LevelFor(status);
-    if (service_.logger_.Enabled(level)) {
-      const std::string peer = sctx_->peer();
+    Logger& logger = service_.logger_;
+    if (logger.Enabled(level)) {
+      const std::string peer = sctx_.peer();
       const std::string code = absl::StatusCodeToString(status.code());
-      service_.logger_.Log(level, "call",
-                           {{"method", method_},
-                            {"code", code},
-                            {"reason", reason},
-                            {"duration_ms", ms},
-                            {"queued_ms", queued_ms},
-                            {"request_id", ctx_.request_id()},
-                            {"peer", peer},
-                            {"error", status.ok() ? std::string_view() : AsStd(status.message())}});
+      logger.Log(level, "call",
+                 {{"method", method()},
+                  {"code", code},
+                  {"reason", reason},
+                  {"duration_ms", ms},
+                  {"queued_ms", queued_ms},
+                  {"request_id", ctx_->request_id()},
+                  {"peer", peer},
+                  {"error", status.ok() ? std::string_view() : AsStd(status.message())}});
     }
-    Finish(ToGrpcStatus(status, ctx_.request_id()));
+    Finish(ToGrpcStatus(status, ctx_->request_id()));
   }
 
-  void OnCancel() override { ctx_.Cancel(); }
-  void OnDone() override { delete this; }
-
- private:
-  WalletService& service_;
-  const char* const method_;
-  ::grpc::CallbackServerContext* const sctx_;
-  const absl::Time started_;
+  Tag matched_{this, Event::kMatched};
+  Tag finished_{this, Event::kFinished};
+  Tag done_{this, Event::kDone};
+  std::atomic<int> events_left_{2};  // kFinished and kDone.
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> ctx_ready_{false};
+  absl::Time started_;
   absl::Time running_ = absl::InfinitePast();
-  Context ctx_;
+  std::optional<Context> ctx_;
 };
 
-WalletService::WalletService(UseCases use_cases, boost::asio::thread_pool& workers,
-                             ServiceOptions options, Logger& logger)
+template <class Request, class Response>
+class WalletService::MethodCall final : public Call {
+ public:
+  MethodCall(WalletService& service, const Method<Request, Response>& method)
+      : Call(service), method_(method) {}
+
+  void Await() override {
+    sctx_.AsyncNotifyWhenDone(tag(Event::kDone));
+    ::grpc::ServerCompletionQueue* cq = service_.cq_.get();
+    (service_.async_.*method_.request)(&sctx_, &request_, &writer_, cq, cq, tag(Event::kMatched));
+  }
+  const char* method() const override { return method_.name; }
+
+ private:
+  Call* Fresh() override { return new MethodCall(service_, method_); }
+  absl::Status Work(Context& ctx) override {
+    return method_.work(service_.use_cases_, ctx, request_, &response_);
+  }
+  void Finish(const ::grpc::Status& status) override {
+    if (status.ok()) {
+      writer_.Finish(response_, status, tag(Event::kFinished));
+    } else {
+      writer_.FinishWithError(status, tag(Event::kFinished));
+    }
+  }
+
+  const Method<Request, Response>& method_;
+  Request request_;
+  Response response_;
+  ::grpc::ServerAsyncResponseWriter<Response> writer_{&sctx_};
+};
+
+WalletService::WalletService(UseCases use_cases, ServiceOptions options, Logger& logger)
     : use_cases_(use_cases),
-      workers_(workers),
       options_(options),
       logger_(logger),
       admission_(options.running_max, options.queued_max) {}
 
-template <class Work>
-::grpc::ServerUnaryReactor* WalletService::Serve(const char* method,
-                                                 ::grpc::CallbackServerContext* sctx, Work work) {
-  Call* call = new Call(*this, method, sctx);
-  if (!admission_.TryEnter()) {
-    call->Complete(DomainError(absl::StatusCode::kResourceExhausted, reason::kOverloaded,
-                               "too many calls in flight; retry with backoff"));
-    return call;
+WalletService::~WalletService() { Stop(); }
+
+void WalletService::Register(::grpc::ServerBuilder& builder) {
+  builder.RegisterService(&async_);
+  cq_ = builder.AddCompletionQueue();
+}
+
+void WalletService::Start() {
+  auto await = [this](const auto& method) {
+    using M = std::remove_cvref_t<decltype(method)>;
+    for (int i = 0; i < kAwaitedPerMethod; ++i) {
+      (new MethodCall<typename M::RequestType, typename M::ResponseType>(*this, method))->Await();
+    }
+  };
+  await(kCreateWallet);
+  await(kDeposit);
+  await(kWithdraw);
+  await(kTransfer);
+  await(kBalance);
+  await(kGetTransfer);
+  await(kListTransfers);
+  const int threads = options_.running_max + 1;  // One more than may run: see the class comment.
+  threads_.reserve(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+}
+
+void WalletService::Loop() {
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq_->Next(&tag, &ok)) {
+    auto* event = static_cast<Call::Tag*>(tag);
+    event->call->On(event->event, ok);
   }
-  boost::asio::post(workers_, [this, call, work = std::move(work)]() mutable {
-    call->Running();
-    absl::Status status = call->ctx().Alive();  // It may have expired while queued.
-    if (status.ok()) status = work(call->ctx());
-    admission_.Leave();
-    call->Complete(status);
-  });
-  return call;
 }
 
-::grpc::ServerUnaryReactor* WalletService::CreateWallet(
-    ::grpc::CallbackServerContext* sctx, const wallet::v1::CreateWalletRequest* request,
-    wallet::v1::CreateWalletResponse* response) {
-  return Serve("CreateWallet", sctx, [this, request, response](Context& ctx) -> absl::Status {
-    auto result = use_cases_.create_wallet(ctx, {request->request_id(), request->currency()});
-    if (!result.ok()) return result.status();
-    ToProto(result->wallet, response->mutable_wallet());
-    response->set_replayed(result->replayed);
-    return absl::OkStatus();
-  });
+void WalletService::Enqueue(Call* call) {
+  std::unique_lock<std::mutex> lock(mu_);
+  queued_.push_back(call);
+  // Whoever queues or finishes a call looks for the next one under the same lock: no call waits
+  // while a run slot is free.
+  while (running_ < options_.running_max && !queued_.empty()) {
+    Call* next = queued_.front();
+    queued_.pop_front();
+    ++running_;
+    lock.unlock();
+    next->Run();
+    lock.lock();
+    --running_;
+  }
 }
 
-// Deposit and Withdraw share their shapes: one wallet in, the transfer and its balance out.
-template <class Handler, class Request, class Response>
-::grpc::ServerUnaryReactor* WalletService::ServeOneWallet(const char* method,
-                                                          ::grpc::CallbackServerContext* sctx,
-                                                          Handler& handler, const Request* request,
-                                                          Response* response) {
-  return Serve(method, sctx, [&handler, request, response](Context& ctx) -> absl::Status {
-    auto result = handler(ctx, {request->request_id(), request->wallet_id(),
-                                request->amount().minor_units(), request->amount().currency()});
-    if (!result.ok()) return result.status();
-    ToProto(result->transfer, response->mutable_transfer());
-    ToProto(result->balance_after, result->transfer.amount.currency(), response->mutable_balance());
-    response->set_replayed(result->replayed);
-    return absl::OkStatus();
-  });
-}
-
-::grpc::ServerUnaryReactor* WalletService::Deposit(::grpc::CallbackServerContext* sctx,
-                                                   const wallet::v1::DepositRequest* request,
-                                                   wallet::v1::DepositResponse* response) {
-  return ServeOneWallet("Deposit", sctx, use_cases_.deposit, request, response);
-}
-
-::grpc::ServerUnaryReactor* WalletService::Withdraw(::grpc::CallbackServerContext* sctx,
-                                                    const wallet::v1::WithdrawRequest* request,
-                                                    wallet::v1::WithdrawResponse* response) {
-  return ServeOneWallet("Withdraw", sctx, use_cases_.withdraw, request, response);
-}
-
-::grpc::ServerUnaryReactor* WalletService::Transfer(::grpc::CallbackServerContext* sctx,
-                                                    const wallet::v1::TransferRequest* request,
-                                                    wallet::v1::TransferResponse* response) {
-  return Serve("Transfer", sctx, [this, request, response](Context& ctx) -> absl::Status {
-    auto result = use_cases_.transfer(
-        ctx, {request->request_id(), request->from_wallet_id(), request->to_wallet_id(),
-              request->amount().minor_units(), request->amount().currency()});
-    if (!result.ok()) return result.status();
-    ToProto(result->transfer, response->mutable_transfer());
-    ToProto(result->balance_after, result->transfer.amount.currency(),
-            response->mutable_from_balance());
-    response->set_replayed(result->replayed);
-    return absl::OkStatus();
-  });
-}
-
-::grpc::ServerUnaryReactor* WalletService::Balance(::grpc::CallbackServerContext* sctx,
-                                                   const wallet::v1::BalanceRequest* request,
-                                                   wallet::v1::BalanceResponse* response) {
-  return Serve("Balance", sctx, [this, request, response](Context& ctx) -> absl::Status {
-    auto wallet = use_cases_.balance(ctx, {request->wallet_id()});
-    if (!wallet.ok()) return wallet.status();
-    ToProto(*wallet, response->mutable_wallet());
-    return absl::OkStatus();
-  });
-}
-
-::grpc::ServerUnaryReactor* WalletService::GetTransfer(
-    ::grpc::CallbackServerContext* sctx, const wallet::v1::GetTransferRequest* request,
-    wallet::v1::GetTransferResponse* response) {
-  return Serve("GetTransfer", sctx, [this, request, response](Context& ctx) -> absl::Status {
-    auto transfer = use_cases_.get_transfer(ctx, {request->transfer_id()});
-    if (!transfer.ok()) return transfer.status();
-    ToProto(*transfer, response->mutable_transfer());
-    return absl::OkStatus();
-  });
-}
-
-::grpc::ServerUnaryReactor* WalletService::ListTransfers(
-    ::grpc::CallbackServerContext* sctx, const wallet::v1::ListTransfersRequest* request,
-    wallet::v1::ListTransfersResponse* response) {
-  return Serve("ListTransfers", sctx, [this, request, response](Context& ctx) -> absl::Status {
-    auto page = use_cases_.list_transfers(
-        ctx, {request->wallet_id(), request->page_size(), request->page_token()});
-    if (!page.ok()) return page.status();
-    for (const walletd::Transfer& t : page->transfers) ToProto(t, response->add_transfers());
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
-  });
+void WalletService::Stop() {
+  if (cq_ == nullptr || stopped_) return;
+  stopped_ = true;
+  cq_->Shutdown();
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+  Loop();  // Without threads (never started), the queue still has to be drained.
 }
 
 }  // namespace walletd::grpc_adapter

@@ -1,6 +1,13 @@
 #pragma once
 
-#include <boost/asio/thread_pool.hpp>
+#include <grpcpp/completion_queue.h>
+#include <grpcpp/server_builder.h>
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "adapters/grpc/admission.h"
@@ -30,59 +37,56 @@ struct UseCases {
 struct ServiceOptions {
   // The deadline of a call that brings none.
   absl::Duration default_deadline = absl::Seconds(10);
-  // Calls running at once (the worker threads) and calls waiting for a worker.
+  // Calls running at once and calls waiting to run.
   int running_max = 16;
   int queued_max = 128;
 };
 
-// wallet.v1.WalletService on gRPC's callback API. It only translates: request fields into use
-// case commands, results into responses, statuses into gRPC statuses with an ErrorInfo. Use cases
-// run on `workers` (they block on the database), never on gRPC's threads. Each call gets a Context
-// with its deadline (or the default), its cancellation and its request id (x-request-id metadata,
-// or a new one, echoed in the response metadata), and leaves one log line.
-class WalletService final : public wallet::v1::WalletService::CallbackService {
+// wallet.v1.WalletService on gRPC's completion-queue API. It only translates: request fields into
+// use case commands, results into responses, statuses into gRPC statuses with an ErrorInfo. Each
+// call gets a Context with its deadline (or the default), its cancellation and its request id
+// (x-request-id metadata, or a new one, echoed in the response metadata), and leaves one log line.
+//
+// Threads: running_max + 1 own threads wait on one completion queue. The thread that reads a new
+// call runs it while fewer than running_max run, so a call is not handed between threads on its
+// way in or out; otherwise it waits in a FIFO queue and the next thread to finish a call takes
+// it. One thread is always left to read calls, refuse the excess and notice cancellations. Use
+// cases block on the database, which is why they never run on gRPC's own threads.
+//
+// Order: Register(builder), builder.BuildAndStart(), Start(); to stop, server->Shutdown() (which
+// returns once every call finished), then Stop().
+class WalletService {
  public:
-  WalletService(UseCases use_cases, boost::asio::thread_pool& workers, ServiceOptions options,
-                Logger& logger);
+  WalletService(UseCases use_cases, ServiceOptions options, Logger& logger);
+  ~WalletService();
+  WalletService(const WalletService&) = delete;
+  WalletService& operator=(const WalletService&) = delete;
 
-  ::grpc::ServerUnaryReactor* CreateWallet(::grpc::CallbackServerContext* sctx,
-                                           const wallet::v1::CreateWalletRequest* request,
-                                           wallet::v1::CreateWalletResponse* response) override;
-  ::grpc::ServerUnaryReactor* Deposit(::grpc::CallbackServerContext* sctx,
-                                      const wallet::v1::DepositRequest* request,
-                                      wallet::v1::DepositResponse* response) override;
-  ::grpc::ServerUnaryReactor* Withdraw(::grpc::CallbackServerContext* sctx,
-                                       const wallet::v1::WithdrawRequest* request,
-                                       wallet::v1::WithdrawResponse* response) override;
-  ::grpc::ServerUnaryReactor* Transfer(::grpc::CallbackServerContext* sctx,
-                                       const wallet::v1::TransferRequest* request,
-                                       wallet::v1::TransferResponse* response) override;
-  ::grpc::ServerUnaryReactor* Balance(::grpc::CallbackServerContext* sctx,
-                                      const wallet::v1::BalanceRequest* request,
-                                      wallet::v1::BalanceResponse* response) override;
-  ::grpc::ServerUnaryReactor* GetTransfer(::grpc::CallbackServerContext* sctx,
-                                          const wallet::v1::GetTransferRequest* request,
-                                          wallet::v1::GetTransferResponse* response) override;
-  ::grpc::ServerUnaryReactor* ListTransfers(::grpc::CallbackServerContext* sctx,
-                                            const wallet::v1::ListTransfersRequest* request,
-                                            wallet::v1::ListTransfersResponse* response) override;
+  void Register(::grpc::ServerBuilder& builder);
+  void Start();
+  void Stop();
 
  private:
   class Call;
-  // Admits the call and runs `work(ctx)` on a worker, then finishes it with the returned status.
-  template <class Work>
-  ::grpc::ServerUnaryReactor* Serve(const char* method, ::grpc::CallbackServerContext* sctx,
-                                    Work work);
-  template <class Handler, class Request, class Response>
-  ::grpc::ServerUnaryReactor* ServeOneWallet(const char* method,
-                                             ::grpc::CallbackServerContext* sctx, Handler& handler,
-                                             const Request* request, Response* response);
+  template <class Request, class Response>
+  class MethodCall;
+
+  void Loop();
+  // Queues an admitted call, then runs queued calls on this thread while a run slot is free.
+  void Enqueue(Call* call);
 
   UseCases use_cases_;
-  boost::asio::thread_pool& workers_;
   const ServiceOptions options_;
   Logger& logger_;
   Admission admission_;
+  wallet::v1::WalletService::AsyncService async_;
+  std::unique_ptr<::grpc::ServerCompletionQueue> cq_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+
+  std::mutex mu_;
+  std::deque<Call*> queued_;  // Guarded by mu_.
+  int running_ = 0;           // Guarded by mu_.
 };
 
 }  // namespace walletd::grpc_adapter

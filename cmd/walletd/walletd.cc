@@ -9,7 +9,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <cstdlib>
 #include <functional>
@@ -184,13 +183,12 @@ int Run() {
   ListTransfersHandler list_transfers(wallets, transfers);
 
   // Driving side: gRPC.
-  boost::asio::thread_pool workers(static_cast<size_t>(workers_count));
   grpc_adapter::ServiceOptions service_options;
   service_options.default_deadline = Ms(FLAGS_default_deadline_ms);
   service_options.running_max = workers_count;
   service_options.queued_max = absl::GetFlag(FLAGS_queue_max);
   grpc_adapter::WalletService service(
-      {create_wallet, deposit, withdraw, transfer, balance, get_transfer, list_transfers}, workers,
+      {create_wallet, deposit, withdraw, transfer, balance, get_transfer, list_transfers},
       service_options, log);
 
   ::grpc::EnableDefaultHealthCheckService(true);
@@ -201,7 +199,7 @@ int Run() {
   ::grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), ::grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
+  service.Register(builder);
   // Requests are small; anything large is a mistake or an attack.
   builder.SetMaxReceiveMessageSize(64 * 1024);
   std::unique_ptr<::grpc::Server> server = builder.BuildAndStart();
@@ -209,6 +207,7 @@ int Run() {
     log.Log(LogLevel::kError, "cannot listen", {{"address", absl::GetFlag(FLAGS_listen)}});
     return 1;
   }
+  service.Start();
   const std::string listen = absl::GetFlag(FLAGS_listen);
   const std::string address = absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
   ::grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
@@ -256,7 +255,7 @@ int Run() {
   // Stop accepting, let in-flight calls finish within the grace period, then cancel the rest.
   set_serving(false);
   server->Shutdown(absl::ToChronoTime(absl::Now() + Ms(FLAGS_shutdown_grace_ms)));
-  workers.join();
+  service.Stop();  // Every call has finished: Shutdown returned.
   pool.Close();
   log.Log(LogLevel::kInfo, "stopped");
   return 0;

@@ -256,6 +256,29 @@ TEST_F(OperationsTest, OverloadIsRefusedAtOnce) {
   EXPECT_LE(took, absl::Milliseconds(200));
 }
 
+// A call its client cancels while it waits for a row lock: walletd learns of it, does not commit
+// when the lock frees, and logs the call as cancelled.
+TEST_F(OperationsTest, TransferCancelledByItsClientMovesNoMoney) {
+  const std::string a = OpenWallet(100), b = OpenWallet(0);
+  auto holder = LockRow(a);
+  auto ctx = Client();
+  wallet::v1::TransferResponse response;
+  auto pending = std::async(std::launch::async, [&] {
+    return stub_->Transfer(ctx.get(), TransferOf("cancelled", a, b, 30), &response);
+  });
+  ASSERT_TRUE(WaitForLockWaiter());
+  ctx->TryCancel();
+  EXPECT_EQ(pending.get().error_code(), StatusCode::CANCELLED);
+  // The client gave up at once; walletd hears of it from the stream's reset a moment later, and
+  // nothing it does can tell the test when.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  holder->Exec("COMMIT");
+  EXPECT_TRUE(walletd_->WaitForLine(R"("method":"Transfer","code":"CANCELLED")", absl::Seconds(10)));
+  EXPECT_EQ(sql_->Int("SELECT balance FROM wallets WHERE id = '" + a + "'"), 100);
+  EXPECT_EQ(sql_->Int("SELECT count(*) FROM transfers WHERE request_id = 'cancelled'"), 0);
+  ExpectLedgerMatchesBalances();
+}
+
 TEST_F(OperationsTest, ExhaustedPoolIsResourceExhausted) {
   absl::Duration took;
   EXPECT_THAT(BalanceWhileOneCallIsStuck({"--workers=2", "--pool_min=0", "--pool_max=1",
