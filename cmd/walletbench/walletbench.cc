@@ -1,6 +1,7 @@
 // walletbench: a closed-loop load generator for walletd. It seeds its own wallets, keeps a fixed
-// number of calls in flight on the gRPC callback API (a new call starts when one finishes), reports
-// throughput, latency and errors, and checks at the end that the transfers conserved money.
+// number of calls in flight from one thread on a gRPC completion queue (a new call starts when
+// one finishes), reports throughput, latency and errors, and checks at the end that the transfers
+// conserved money.
 //
 // Exit status: 0 all calls succeeded; 1 a call failed (the report is printed first); 2 bad flags;
 // 3 the wallets' total differs from what was deposited.
@@ -10,14 +11,12 @@
 
 #include <algorithm>
 #include <bit>
-#include <condition_variable>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -166,20 +165,24 @@ void SetDeadline(grpc::ClientContext& ctx, absl::Duration deadline) {
   ctx.set_wait_for_ready(true);
 }
 
-// One call in flight; it owns everything the callback API needs until the callback ran.
+// One call in flight: everything the completion queue needs until its tag comes back.
 struct Call {
   grpc::ClientContext ctx;
   bool is_transfer = true;
   bool measured = false;
   absl::Time start;
+  grpc::Status status;
   v1::TransferRequest transfer_request;
   v1::TransferResponse transfer_response;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::TransferResponse>> transfer_reader;
   v1::BalanceRequest balance_request;
   v1::BalanceResponse balance_response;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::BalanceResponse>> balance_reader;
 };
 
-// Keeps plan.concurrency calls in flight; completions run on gRPC's callback threads, and each
-// one starts the next call, so the client needs no thread of its own per call.
+// Keeps plan.concurrency calls in flight from one thread on one completion queue: each finished
+// call starts the next. The client thus costs the machine as little as it can, and no thread
+// hands a call to another (the gRPC callback client took 0.07 ms of CPU per transfer).
 class LoadRunner {
  public:
   LoadRunner(v1::WalletService::Stub& stub, const Plan& plan, const std::vector<std::string>& wallets)
@@ -187,17 +190,28 @@ class LoadRunner {
 
   Report Run() {
     measure_from_ = absl::Now() + plan_.warmup;
-    std::vector<std::unique_ptr<Call>> first;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int i = 0; i < plan_.concurrency; ++i) {
-        if (std::unique_ptr<Call> call = NextLocked()) first.push_back(std::move(call));
-      }
-      in_flight_ = static_cast<int>(first.size());
+    int in_flight = 0;
+    for (int i = 0; i < plan_.concurrency; ++i) {
+      std::unique_ptr<Call> call = Next();
+      if (call == nullptr) break;
+      Launch(std::move(call));
+      ++in_flight;
     }
-    for (std::unique_ptr<Call>& call : first) Launch(std::move(call));
-    std::unique_lock<std::mutex> lock(mu_);
-    drained_.wait(lock, [this] { return in_flight_ == 0; });
+    void* tag = nullptr;
+    bool ok = false;
+    while (in_flight > 0 && cq_.Next(&tag, &ok)) {
+      std::unique_ptr<Call> call(static_cast<Call*>(tag));
+      const absl::Time now = absl::Now();
+      Record(call->status, call->measured, call->is_transfer, now - call->start, now);
+      call.reset();
+      if (std::unique_ptr<Call> next = Next()) {
+        Launch(std::move(next));
+      } else {
+        --in_flight;
+      }
+    }
+    cq_.Shutdown();
+    while (cq_.Next(&tag, &ok)) {}
     // In a closed loop the calls started during the window stand for its throughput; with --calls
     // the window ends when the last of them finished.
     report_.measured = plan_.calls > 0
@@ -207,15 +221,15 @@ class LoadRunner {
   }
 
  private:
-  bool StopLocked(absl::Time now) const {
+  bool Stop(absl::Time now) const {
     if (plan_.calls > 0) return now >= measure_from_ && measured_started_ >= plan_.calls;
     return now >= measure_from_ + plan_.duration;
   }
 
   // The next call to make, or null when the run is over.
-  std::unique_ptr<Call> NextLocked() {
+  std::unique_ptr<Call> Next() {
     const absl::Time now = absl::Now();
-    if (StopLocked(now)) return nullptr;
+    if (Stop(now)) return nullptr;
     auto call = std::make_unique<Call>();
     call->start = now;
     call->measured = now >= measure_from_;
@@ -248,29 +262,14 @@ class LoadRunner {
   }
 
   void Launch(std::unique_ptr<Call> owned) {
-    Call* call = owned.release();  // The callback takes it back.
-    auto done = [this, call](grpc::Status status) { Done(std::unique_ptr<Call>(call), status); };
+    Call* call = owned.release();  // The completion queue hands it back as the tag.
     if (call->is_transfer) {
-      stub_.async()->Transfer(&call->ctx, &call->transfer_request, &call->transfer_response, done);
+      call->transfer_reader = stub_.AsyncTransfer(&call->ctx, call->transfer_request, &cq_);
+      call->transfer_reader->Finish(&call->transfer_response, &call->status, call);
     } else {
-      stub_.async()->Balance(&call->ctx, &call->balance_request, &call->balance_response, done);
+      call->balance_reader = stub_.AsyncBalance(&call->ctx, call->balance_request, &cq_);
+      call->balance_reader->Finish(&call->balance_response, &call->status, call);
     }
-  }
-
-  void Done(std::unique_ptr<Call> call, const grpc::Status& status) {
-    const absl::Time now = absl::Now();
-    const bool measured = call->measured;
-    const bool is_transfer = call->is_transfer;
-    const absl::Duration latency = now - call->start;
-    call.reset();
-    std::unique_ptr<Call> next;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      Record(status, measured, is_transfer, latency, now);
-      next = NextLocked();
-      if (next == nullptr && --in_flight_ == 0) drained_.notify_all();
-    }
-    if (next != nullptr) Launch(std::move(next));
   }
 
   void Record(const grpc::Status& status, bool measured, bool is_transfer, absl::Duration latency,
@@ -292,12 +291,9 @@ class LoadRunner {
   v1::WalletService::Stub& stub_;
   const Plan& plan_;
   const std::vector<std::string>& wallets_;
+  grpc::CompletionQueue cq_;
   absl::Time measure_from_;
-
-  std::mutex mu_;
-  std::condition_variable drained_;
-  absl::BitGen bits_;  // Guarded by mu_.
-  int in_flight_ = 0;
+  absl::BitGen bits_;
   int64_t measured_started_ = 0;
   int64_t transfers_started_ = 0;
   absl::Time last_measured_done_ = absl::InfinitePast();
