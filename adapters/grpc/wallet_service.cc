@@ -219,17 +219,12 @@ class WalletService::Call {
   virtual absl::Status Work(Context& ctx) = 0;
   virtual void Finish(const ::grpc::Status& status) = 0;
 
-  void* tag(Event event) {
-    switch (event) {
-      case Event::kMatched: return &matched_;
-      case Event::kFinished: return &finished_;
-      case Event::kDone: return &done_;
-    }
-    return nullptr;
-  }
-
   WalletService& service_;
   ::grpc::ServerContext sctx_;
+  // The completion-queue tags of the three events.
+  Tag matched_{this, Event::kMatched};
+  Tag finished_{this, Event::kFinished};
+  Tag done_{this, Event::kDone};
 
  private:
   void Matched() {
@@ -273,9 +268,6 @@ class WalletService::Call {
     Finish(ToGrpcStatus(status, ctx_->request_id()));
   }
 
-  Tag matched_{this, Event::kMatched};
-  Tag finished_{this, Event::kFinished};
-  Tag done_{this, Event::kDone};
   std::atomic<int> events_left_{2};  // kFinished and kDone.
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> ctx_ready_{false};
@@ -291,9 +283,9 @@ class WalletService::MethodCall final : public Call {
       : Call(service), method_(method) {}
 
   void Await() override {
-    sctx_.AsyncNotifyWhenDone(tag(Event::kDone));
+    sctx_.AsyncNotifyWhenDone(&done_);
     ::grpc::ServerCompletionQueue* cq = service_.cq_.get();
-    (service_.async_.*method_.request)(&sctx_, &request_, &writer_, cq, cq, tag(Event::kMatched));
+    (service_.async_.*method_.request)(&sctx_, &request_, &writer_, cq, cq, &matched_);
   }
   const char* method() const override { return method_.name; }
 
@@ -304,9 +296,9 @@ class WalletService::MethodCall final : public Call {
   }
   void Finish(const ::grpc::Status& status) override {
     if (status.ok()) {
-      writer_.Finish(response_, status, tag(Event::kFinished));
+      writer_.Finish(response_, status, &finished_);
     } else {
-      writer_.FinishWithError(status, tag(Event::kFinished));
+      writer_.FinishWithError(status, &finished_);
     }
   }
 
