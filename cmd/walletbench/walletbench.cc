@@ -46,6 +46,9 @@ ABSL_FLAG(double, balance_share, 0, "fraction of calls that are Balance instead 
 ABSL_FLAG(int, deadline_ms, 5000, "deadline of each call");
 ABSL_FLAG(std::string, currency, "EUR", "currency of the wallets");
 ABSL_FLAG(std::string, json_out, "", "also write the JSON report to this file");
+ABSL_FLAG(std::string, histogram_out, "",
+          "also write the measured transfers' latency histogram to this file, one line per "
+          "non-empty bucket: its upper edge in microseconds and its count (runs can be merged)");
 ABSL_FLAG(std::string, run_id, "", "prefix of every request id (default: random)");
 
 namespace walletbench {
@@ -87,6 +90,14 @@ class Histogram {
       if (seen >= rank) return static_cast<double>(std::min(UpperUs(i), max_us_)) / 1000;
     }
     return MaxMs();
+  }
+  // "upper_edge_us count" per non-empty bucket, the last edge clipped to the maximum seen.
+  std::string Buckets() const {
+    std::string out;
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      if (counts_[i] > 0) absl::StrAppend(&out, std::min(UpperUs(i), max_us_), " ", counts_[i], "\n");
+    }
+    return out;
   }
 
  private:
@@ -475,6 +486,9 @@ int Run() {
   const std::string json = ToJson(plan, report, conserved);
   if (const std::string path = absl::GetFlag(FLAGS_json_out); !path.empty()) {
     std::ofstream(path) << json << "\n";
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_histogram_out); !path.empty()) {
+    std::ofstream(path) << report.transfers.Buckets();
   }
   std::cout << json << std::endl;
   if (!conserved) {
