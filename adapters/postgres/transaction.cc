@@ -30,6 +30,41 @@ absl::Status CommitOutcomeUnknown(const absl::Status& cause) {
 
 }  // namespace
 
+Reply ReplyOf(const Result& result) {
+  Reply reply;
+  reply.failed = result.status() == PGRES_FATAL_ERROR;
+  if (reply.failed) reply.error = ServerErrorOf(result.get());
+  reply.committed = result.status() == PGRES_COMMAND_OK && result.CommandTag() == "COMMIT";
+  return reply;
+}
+
+Verdict Judge(absl::Span<const Reply> replies, const absl::Status& io, bool sent,
+              std::optional<size_t> commit_index) {
+  using Retry = Verdict::Retry;
+  // The first statement error decides: everything after it was skipped.
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (!replies[i].failed) continue;
+    absl::Status status = StatusOf(replies[i].error);
+    const bool lost = status.code() == absl::StatusCode::kUnavailable;
+    if (i == commit_index && lost) return {CommitOutcomeUnknown(status), Retry::kNo};
+    if (IsRetryable(replies[i].error.sqlstate)) return {std::move(status), Retry::kConflict};
+    return {std::move(status), lost ? Retry::kConnectionLost : Retry::kNo};
+  }
+  if (!io.ok()) {
+    if (commit_index.has_value() && sent) return {CommitOutcomeUnknown(io), Retry::kNo};
+    const bool lost = io.code() == absl::StatusCode::kUnavailable;
+    return {io, lost ? Retry::kConnectionLost : Retry::kNo};
+  }
+  CHECK(!commit_index.has_value() || *commit_index < replies.size());
+  if (commit_index.has_value()) {
+    if (!replies[*commit_index].committed) {
+      return {absl::InternalError("COMMIT rolled back without an error"), Retry::kNo};
+    }
+    return {absl::OkStatus(), Retry::kNo, /*committed=*/true};
+  }
+  return {};
+}
+
 int64_t ServerTimeoutMs(absl::Time deadline, absl::Duration cap) {
   absl::Duration left = deadline - absl::Now();
   left -= std::min(left / 10, kServerMarginMax);
@@ -76,23 +111,14 @@ absl::StatusOr<Result> Transaction::RoundTrip(const Context& ctx, Statement* las
   const absl::Status io = lease_->Pipeline(batch, ctx.deadline(), &results, &sent);
   state_ = State::kOpen;
   deferred_.clear();
-  // The first statement error decides: everything after it was skipped.
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].status() != PGRES_FATAL_ERROR) continue;
-    const ServerError error = ServerErrorOf(results[i].get());
-    absl::Status status = StatusOf(error);
-    const bool lost = status.code() == absl::StatusCode::kUnavailable;
-    if (commit && i == commit_index && lost) return Fail(CommitOutcomeUnknown(status), false);
-    return Fail(status, IsRetryable(error.sqlstate) || lost);
-  }
-  if (!io.ok()) {
-    if (commit && sent) return Fail(CommitOutcomeUnknown(io), false);
-    return Fail(io, io.code() == absl::StatusCode::kUnavailable);
+  std::vector<Reply> replies;
+  replies.reserve(results.size());
+  for (const Result& result : results) replies.push_back(ReplyOf(result));
+  Verdict verdict = Judge(replies, io, sent, commit ? std::optional(commit_index) : std::nullopt);
+  if (!verdict.status.ok()) {
+    return Fail(std::move(verdict.status), verdict.retry != Verdict::Retry::kNo);
   }
   if (commit) {
-    if (results[commit_index].CommandTag() != "COMMIT") {
-      return Fail(absl::InternalError("COMMIT rolled back without an error"), false);
-    }
     state_ = State::kCommitted;
     return Result();
   }

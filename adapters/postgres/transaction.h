@@ -1,9 +1,13 @@
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "adapters/postgres/errors.h"
 #include "adapters/postgres/pool.h"
 #include "adapters/postgres/statements.h"
 #include "ports/context.h"
@@ -21,6 +25,29 @@ struct Timeouts {
 // statement_timeout for what is left of `deadline`: a little less, so that the server gives up
 // first and the connection stays usable; at least 1 ms; at most `cap`.
 int64_t ServerTimeoutMs(absl::Time deadline, absl::Duration cap);
+
+// What one statement's result says about its transaction.
+struct Reply {
+  bool failed = false;     // The statement failed (PGRES_FATAL_ERROR)...
+  ServerError error;       // ...with this error.
+  bool committed = false;  // A COMMIT whose command tag says it committed.
+};
+Reply ReplyOf(const Result& result);
+
+// How a transaction stands after one round trip.
+struct Verdict {
+  enum class Retry { kNo, kConflict, kConnectionLost };
+  absl::Status status;         // OK, or the failure that ends the transaction.
+  Retry retry = Retry::kNo;    // Whether, and why, it may run again from the start.
+  bool committed = false;      // COMMIT took effect.
+};
+
+// Decides a round trip from the replies that arrived (one per statement, in order; fewer when
+// the connection failed), the round trip's I/O status, whether any of it may have reached the
+// server, and COMMIT's place in the batch when it carried one. Pure, so that every case of what
+// a lost connection means is tested on its own.
+Verdict Judge(absl::Span<const Reply> replies, const absl::Status& io, bool sent,
+              std::optional<size_t> commit_index);
 
 // One database transaction on one leased connection, carried in the request Context while the
 // closure runs. Move-free and single-threaded. Round trips are cut by pipelining: BEGIN and the
