@@ -50,18 +50,20 @@ Verdict Judge(absl::Span<const Reply> replies, const absl::Status& io, bool sent
     if (IsRetryable(replies[i].error.sqlstate)) return {std::move(status), Retry::kConflict};
     return {std::move(status), lost ? Retry::kConnectionLost : Retry::kNo};
   }
-  if (!io.ok()) {
-    if (commit_index.has_value() && sent) return {CommitOutcomeUnknown(io), Retry::kNo};
-    const bool lost = io.code() == absl::StatusCode::kUnavailable;
-    return {io, lost ? Retry::kConnectionLost : Retry::kNo};
-  }
-  CHECK(!commit_index.has_value() || *commit_index < replies.size());
-  if (commit_index.has_value()) {
+  // COMMIT's own reply decides, whatever happened to the Sync behind it: the connection is broken
+  // (and will be dropped) but the transaction committed.
+  if (commit_index.has_value() && *commit_index < replies.size()) {
     if (!replies[*commit_index].committed) {
       return {absl::InternalError("COMMIT rolled back without an error"), Retry::kNo};
     }
     return {absl::OkStatus(), Retry::kNo, /*committed=*/true};
   }
+  if (!io.ok()) {
+    if (commit_index.has_value() && sent) return {CommitOutcomeUnknown(io), Retry::kNo};
+    const bool lost = io.code() == absl::StatusCode::kUnavailable;
+    return {io, lost ? Retry::kConnectionLost : Retry::kNo};
+  }
+  CHECK(!commit_index.has_value());  // A round trip that read every reply has COMMIT's.
   return {};
 }
 

@@ -65,7 +65,8 @@ class Transaction final : public ContextSlot {
   // Holds a write back until the next round trip. Its SQL error surfaces there.
   absl::Status Defer(Statement statement);
   // Sends what is held back and COMMIT in one round trip. UNAVAILABLE (or DEADLINE_EXCEEDED) with
-  // COMMIT_OUTCOME_UNKNOWN when the connection failed once COMMIT may have run.
+  // COMMIT_OUTCOME_UNKNOWN when the connection failed once COMMIT may have run but before its
+  // reply arrived; OK when the reply arrived and the connection failed only after it.
   absl::Status Commit(const Context& ctx);
   // Rolls back if anything was begun; bounded by Timeouts::rollback. Idempotent.
   void Rollback();
