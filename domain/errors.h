@@ -25,6 +25,9 @@ inline constexpr std::string_view kInvalidRequestId = "INVALID_REQUEST_ID";
 inline constexpr std::string_view kInvalidPageToken = "INVALID_PAGE_TOKEN";
 inline constexpr std::string_view kInvalidPageSize = "INVALID_PAGE_SIZE";
 inline constexpr std::string_view kSameWallet = "SAME_WALLET";
+// The request's bytes are no message of the method's type (undecodable, or a string field that is
+// not UTF-8): the client's encoder is broken, so no field could be checked.
+inline constexpr std::string_view kMalformedRequest = "MALFORMED_REQUEST";
 // NOT_FOUND.
 inline constexpr std::string_view kWalletNotFound = "WALLET_NOT_FOUND";
 inline constexpr std::string_view kTransferNotFound = "TRANSFER_NOT_FOUND";
@@ -42,6 +45,8 @@ inline constexpr std::string_view kCommitOutcomeUnknown = "COMMIT_OUTCOME_UNKNOW
 // RESOURCE_EXHAUSTED: the service sheds load; retry later with backoff.
 inline constexpr std::string_view kOverloaded = "OVERLOADED";
 inline constexpr std::string_view kPoolExhausted = "POOL_EXHAUSTED";
+// RESOURCE_EXHAUSTED as well, but retrying never helps: the request is larger than walletd takes.
+inline constexpr std::string_view kRequestTooLarge = "REQUEST_TOO_LARGE";
 // DEADLINE_EXCEEDED and CANCELLED: the caller's budget ran out or the caller went away.
 inline constexpr std::string_view kDeadlineExceeded = "DEADLINE_EXCEEDED";
 inline constexpr std::string_view kCancelled = "CANCELLED";

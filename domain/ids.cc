@@ -28,9 +28,11 @@ std::string CanonicalUuid(std::string_view text) {
 }  // namespace internal
 
 absl::Status InvalidUuid(std::string_view reason, std::string_view noun, std::string_view text) {
+  // A UUID is 36 characters: a few more show what was sent without echoing a whole payload.
+  constexpr size_t kEchoedBytesMax = 40;
   return InvalidArgument(reason, absl::StrCat(AsAbsl(noun), " must be a UUID such as "
-                                              "\"0190b2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d\", got \"",
-                                              AsAbsl(text.substr(0, 40)), "\""));
+                                              "\"0190b2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d\", got ",
+                                              QuoteUntrusted(text, kEchoedBytesMax)));
 }
 
 absl::StatusOr<RequestId> RequestId::Parse(std::string_view text) {

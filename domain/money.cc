@@ -42,9 +42,11 @@ absl::StatusOr<Currency> Currency::Parse(std::string_view code) {
   bool shaped = code.size() == 3 && std::all_of(code.begin(), code.end(),
                                                 [](char c) { return c >= 'A' && c <= 'Z'; });
   if (!shaped || !std::binary_search(kIso4217.begin(), kIso4217.end(), code)) {
+    // A code is 3 letters: a few more show what was sent without echoing a whole payload.
+    constexpr size_t kEchoedBytesMax = 16;
     return InvalidArgument(reason::kInvalidCurrency,
-                           absl::StrCat("currency must be an ISO-4217 code such as \"EUR\", got \"",
-                                        AsAbsl(code.substr(0, 16)), "\""));
+                           absl::StrCat("currency must be an ISO-4217 code such as \"EUR\", got ",
+                                        QuoteUntrusted(code, kEchoedBytesMax)));
   }
   Currency currency;
   std::copy(code.begin(), code.end(), currency.code_);

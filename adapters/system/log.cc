@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "domain/text.h"
 
 namespace walletd {
 
@@ -20,7 +21,20 @@ bool ParseLogLevel(std::string_view text, LogLevel* level) {
 
 void AppendJsonString(std::string* out, std::string_view text) {
   out->push_back('"');
-  for (unsigned char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      // Client bytes reach the log (ids, currencies, library messages): only well-formed UTF-8
+      // is kept, or the line would be no JSON at all.
+      const size_t length = Utf8SequenceLength(text, i);
+      if (length == 0) {
+        out->append("\\ufffd");
+      } else {
+        out->append(text.data() + i, length);
+        i += length - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
@@ -38,6 +52,22 @@ void AppendJsonString(std::string* out, std::string_view text) {
     }
   }
   out->push_back('"');
+}
+
+bool LogLimiter::Admit(absl::Time now, int64_t* dropped) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now - window_start_ >= window_) {
+    window_start_ = now;
+    admitted_ = 0;
+  }
+  if (admitted_ >= lines_max_) {
+    ++dropped_;
+    return false;
+  }
+  ++admitted_;
+  *dropped = dropped_;
+  dropped_ = 0;
+  return true;
 }
 
 void Logger::Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {

@@ -4,9 +4,12 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <variant>
+
+#include "absl/time/time.h"
 
 namespace walletd {
 
@@ -33,7 +36,27 @@ class Logger {
   const int fd_;
 };
 
-// `text` as a JSON string literal, quotes included.
+// `text` as a JSON string literal, quotes included. Any bytes give valid JSON in valid UTF-8:
+// well-formed UTF-8 is kept, each byte of an ill-formed sequence becomes U+FFFD.
 void AppendJsonString(std::string* out, std::string_view text);
+
+// Bounds lines that others can provoke at will, such as protobuf's error for every request with
+// a string that is not UTF-8: at most lines_max per window. Thread-safe.
+class LogLimiter {
+ public:
+  LogLimiter(int lines_max, absl::Duration window) : lines_max_(lines_max), window_(window) {}
+
+  // True when a line may be written at `now`; *dropped is then how many were refused since the
+  // last line admitted, for that line to say.
+  bool Admit(absl::Time now, int64_t* dropped);
+
+ private:
+  const int lines_max_;
+  const absl::Duration window_;
+  std::mutex mu_;
+  absl::Time window_start_ = absl::InfinitePast();  // Guarded by mu_.
+  int admitted_ = 0;                                 // In this window; guarded by mu_.
+  int64_t dropped_ = 0;                              // Since the last admitted; guarded by mu_.
+};
 
 }  // namespace walletd
