@@ -39,6 +39,9 @@ absl::StatusOr<int64_t> DecodePageToken(const WalletId& wallet, std::string_view
       !absl::SimpleAtoi(parts[2], &before_version) || before_version < 1) {
     return BadToken();
   }
+  // Base64 padding, "+9", " 9" and "09" all parse: only the spelling walletd hands out is a token,
+  // so that one position has one token and no other string is taken for it.
+  if (EncodePageToken(wallet, before_version) != token) return BadToken();
   return before_version;
 }
 

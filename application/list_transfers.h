@@ -41,7 +41,10 @@ class ListTransfersHandler {
   TransferRepository& transfers_;
 };
 
-// The opaque page token: the wallet it lists and the version to continue below.
+// The opaque page token: the wallet it lists and the version to continue below. Decoding accepts
+// only a token EncodePageToken made for the same wallet, spelled exactly as it made it. The page
+// size is not in it: the version alone says where the next page starts, so a client may change
+// page_size between pages without a gap or a repeat.
 std::string EncodePageToken(const WalletId& wallet, int64_t before_version);
 absl::StatusOr<int64_t> DecodePageToken(const WalletId& wallet, std::string_view token);
 

@@ -1,5 +1,6 @@
 #include "application/list_transfers.h"
 
+#include "absl/strings/escaping.h"
 #include "tests/unit/fixtures.h"
 
 namespace walletd::testing {
@@ -82,6 +83,46 @@ TEST_F(ListTransfersTest, BadInputIsRefusedBeforeStorage) {
               StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidPageToken));
   EXPECT_THAT(handler_(ctx_, {kA, 10, EncodePageToken(*WalletId::Parse(kA), 0)}),
               StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidPageToken));
+}
+
+// A token spelled by hand: "v1:<wallet>:<version>" in web-safe base64, as EncodePageToken spells it.
+std::string HandMadeToken(const std::string& plain) { return absl::WebSafeBase64Escape(plain); }
+
+TEST_F(ListTransfersTest, OnlyTheCanonicalSpellingOfATokenIsAccepted) {
+  const WalletId a = *WalletId::Parse(kA);
+  const std::string prefix = std::string("v1:") + kA + ":";
+  ASSERT_EQ(HandMadeToken(prefix + "9"), EncodePageToken(a, 9));
+  // Each decodes to version 9 with a lenient parser; none is what walletd hands out.
+  const std::string spellings[] = {
+      HandMadeToken(prefix + "+9"),  HandMadeToken(prefix + " 9"),
+      HandMadeToken(prefix + "9 "),  HandMadeToken(prefix + "09"),
+      HandMadeToken(prefix + "9\n"), EncodePageToken(a, 9) + "=",
+      EncodePageToken(a, 9) + "==",  " " + EncodePageToken(a, 9),
+  };
+  for (const std::string& token : spellings) {
+    EXPECT_THAT(DecodePageToken(a, token),
+                StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidPageToken))
+        << token;
+    EXPECT_THAT(handler_(ctx_, {kA, 10, token}),
+                StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidPageToken))
+        << token;
+  }
+}
+
+TEST_F(ListTransfersTest, ATokenOfAnotherWalletIsRefusedEvenWhenItsWalletIdIsSpelledOtherwise) {
+  const WalletId a = *WalletId::Parse(kA);
+  EXPECT_THAT(DecodePageToken(a, EncodePageToken(*WalletId::Parse(kB), 9)),
+              StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidPageToken));
+  EXPECT_THAT(DecodePageToken(a, HandMadeToken("v1:00000000-0000-0000-0000-00000000000A:9")),
+              StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidPageToken));
+}
+
+TEST_F(ListTransfersTest, ATokenContinuesAtAnyPageSize) {
+  // The token holds a position, not a page: a client may change page_size between pages.
+  const std::string token = EncodePageToken(*WalletId::Parse(kA), 9);
+  EXPECT_CALL(transfers_, ListByWallet(_, _, Eq(std::optional<int64_t>(9)), 6))
+      .WillOnce(Return(History(1, 8)));
+  EXPECT_THAT(handler_(ctx_, {kA, 5, token}), IsOk());
 }
 
 }  // namespace
