@@ -3,8 +3,7 @@
 // one finishes), reports throughput, latency and errors, and checks at the end that the transfers
 // conserved money.
 //
-// Exit status: 0 all calls succeeded; 1 a call failed (the report is printed first); 2 bad flags;
-// 3 the wallets' total differs from what was deposited.
+// Exit status: see kUsage below.
 
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
@@ -64,9 +63,40 @@ constexpr absl::Duration kConnectTimeout = absl::Seconds(10);
 // Seeding and the final balance check are not measured: they must not fail for a --deadline_ms
 // chosen to stress the load phase.
 constexpr absl::Duration kSetupDeadline = absl::Seconds(30);
+// Reading the balances back retries what walletd asks to be retried (RESOURCE_EXHAUSTED,
+// UNAVAILABLE): calls of the load that gave up may still be queued there for a moment.
+constexpr int kReadBackAttemptsMax = 8;
+constexpr absl::Duration kReadBackBackoffMin = absl::Milliseconds(20);
+constexpr absl::Duration kReadBackBackoffMax = absl::Seconds(1);
 constexpr int kExitCallFailed = 1;
 constexpr int kExitBadFlags = 2;
 constexpr int kExitMoneyNotConserved = 3;
+constexpr int kExitNotVerified = 4;
+constexpr char kUsage[] =
+    "closed-loop load generator for walletd: seeds its own wallets, keeps --concurrency calls in\n"
+    "flight, reports throughput, latency and errors by code, and checks that money was conserved.\n"
+    "  walletbench --target=127.0.0.1:50051 --concurrency=32 --duration_s=20 --hot_share=1\n"
+    "Exit status (the report is printed first):\n"
+    "  0  every call succeeded and the wallets hold what was deposited\n"
+    "  1  a call failed (or walletd could not be reached, or seeding failed)\n"
+    "  2  bad flags\n"
+    "  3  money not conserved: the wallets' total differs from what was deposited\n"
+    "  4  not verified: the balances could not be read back, so conservation is unknown";
+
+// What the final check found.
+enum class Conservation { kConserved, kNotConserved, kNotVerified };
+
+const char* ConservationJson(Conservation c) {
+  switch (c) {
+    case Conservation::kConserved:
+      return "true";
+    case Conservation::kNotConserved:
+      return "false";
+    case Conservation::kNotVerified:
+      return "null";
+  }
+  return "null";
+}
 
 // Latencies in microseconds in log-linear buckets: exact below 64 us, then 64 buckets per power
 // of two (under 1.6% error), so memory stays fixed however long the run.
@@ -343,22 +373,44 @@ bool Seed(v1::WalletService::Stub& stub, const Plan& plan, int count, std::vecto
   return true;
 }
 
-// The wallets' total balance, read back one wallet at a time once the load has stopped.
-bool SumBalances(v1::WalletService::Stub& stub, const std::vector<std::string>& wallets,
-                 int64_t* sum) {
-  *sum = 0;
-  for (const std::string& id : wallets) {
+bool Retryable(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+         status.error_code() == grpc::StatusCode::UNAVAILABLE;
+}
+
+// One wallet's balance, retried with backoff while walletd asks for that; false after printing why.
+bool ReadBalance(v1::WalletService::Stub& stub, const std::string& id, int64_t* balance) {
+  absl::Duration backoff = kReadBackBackoffMin;
+  for (int attempt = 1;; ++attempt) {
     grpc::ClientContext ctx;
     SetDeadline(ctx, kSetupDeadline);
     v1::BalanceRequest request;
     request.set_wallet_id(id);
     v1::BalanceResponse response;
     const grpc::Status status = stub.Balance(&ctx, request, &response);
-    if (!status.ok()) {
-      std::cerr << "walletbench: Balance of " << id << " failed: " << Describe(status) << "\n";
+    if (status.ok()) {
+      *balance = response.wallet().balance().minor_units();
+      return true;
+    }
+    if (!Retryable(status) || attempt == kReadBackAttemptsMax) {
+      std::cerr << "walletbench: Balance of " << id << " failed (attempt " << attempt
+                << "): " << Describe(status) << "\n";
       return false;
     }
-    *sum += response.wallet().balance().minor_units();
+    absl::SleepFor(backoff);
+    backoff = std::min(2 * backoff, kReadBackBackoffMax);
+  }
+}
+
+// The wallets' total balance, read back one wallet at a time once the load has stopped; false
+// when a balance could not be read.
+bool SumBalances(v1::WalletService::Stub& stub, const std::vector<std::string>& wallets,
+                 int64_t* sum) {
+  *sum = 0;
+  for (const std::string& id : wallets) {
+    int64_t balance = 0;
+    if (!ReadBalance(stub, id, &balance)) return false;
+    *sum += balance;
   }
   return true;
 }
@@ -397,7 +449,7 @@ double CpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-std::string ToJson(const Plan& plan, const Report& r, bool conserved) {
+std::string ToJson(const Plan& plan, const Report& r, Conservation conserved) {
   std::string errors;
   for (const auto& [key, count] : r.errors) {
     absl::StrAppend(&errors, errors.empty() ? "" : ",", JsonString(key), ":", count);
@@ -411,10 +463,10 @@ std::string ToJson(const Plan& plan, const Report& r, bool conserved) {
       absl::ToDoubleSeconds(r.measured), r.calls, r.transfers.count(), r.transfers_total, r.failed,
       PerSecond(r.all.count(), r.measured), PerSecond(r.transfers.count(), r.measured),
       LatencyJson("", r.all), LatencyJson("transfer_", r.transfers), errors,
-      conserved ? "true" : "false", CpuSeconds());
+      ConservationJson(conserved), CpuSeconds());
 }
 
-void PrintTable(const Plan& plan, const Report& r, bool conserved) {
+void PrintTable(const Plan& plan, const Report& r, Conservation conserved) {
   std::cout << absl::StrFormat(
       "walletbench %s: %.1f s measured, concurrency %d, hot_share %.2f, balance_share %.2f\n",
       plan.run_id, absl::ToDoubleSeconds(r.measured), plan.concurrency, plan.hot_share,
@@ -431,7 +483,8 @@ void PrintTable(const Plan& plan, const Report& r, bool conserved) {
   row("transfers", r.transfers);
   std::cout << "failed calls (warm-up included): " << r.failed << "\n";
   for (const auto& [key, count] : r.errors) std::cout << "  " << key << ": " << count << "\n";
-  std::cout << "money conserved: " << (conserved ? "yes" : "NO") << "\n";
+  static constexpr const char* kVerdicts[] = {"yes", "NO", "not verified (balances unreadable)"};
+  std::cout << "money conserved: " << kVerdicts[static_cast<int>(conserved)] << "\n";
 }
 
 bool InUnitRange(double share) { return share >= 0 && share <= 1; }
@@ -481,7 +534,9 @@ int Run() {
   int64_t sum = 0;
   const bool summed = SumBalances(*stub, wallets, &sum);
   const int64_t deposited = kSeedBalanceMinorUnits * static_cast<int64_t>(wallets.size());
-  const bool conserved = summed && sum == deposited;
+  const Conservation conserved = !summed             ? Conservation::kNotVerified
+                                 : sum == deposited ? Conservation::kConserved
+                                                    : Conservation::kNotConserved;
   PrintTable(plan, report, conserved);
   const std::string json = ToJson(plan, report, conserved);
   if (const std::string path = absl::GetFlag(FLAGS_json_out); !path.empty()) {
@@ -491,11 +546,15 @@ int Run() {
     std::ofstream(path) << report.transfers.Buckets();
   }
   std::cout << json << std::endl;
-  if (!conserved) {
+  if (conserved == Conservation::kNotConserved) {
     std::cerr << "walletbench: ERROR: MONEY NOT CONSERVED: deposited " << deposited
-              << " minor units, the wallets hold "
-              << (summed ? std::to_string(sum) : std::string("(could not read them)")) << "\n";
+              << " minor units, the wallets hold " << sum << "\n";
     return kExitMoneyNotConserved;
+  }
+  if (conserved == Conservation::kNotVerified) {
+    std::cerr << "walletbench: could not verify that money was conserved: the balances could not "
+                 "be read back\n";
+    return kExitNotVerified;
   }
   return report.failed > 0 ? kExitCallFailed : 0;
 }
@@ -507,10 +566,7 @@ int main(int argc, char** argv) {
   // Debian's Abseil checks every absl::Mutex (gRPC's included) for lock-order cycles: a debugging
   // aid the client should not pay for while it measures.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::SetProgramUsageMessage(
-      "closed-loop load generator for walletd: seeds its own wallets, keeps --concurrency calls in\n"
-      "flight, reports throughput, latency and errors, and checks that money was conserved.\n"
-      "  walletbench --target=127.0.0.1:50051 --concurrency=32 --duration_s=20 --hot_share=1");
+  absl::SetProgramUsageMessage(walletbench::kUsage);
   absl::ParseCommandLine(argc, argv);
   return walletbench::Run();
 }
