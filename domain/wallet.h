@@ -29,15 +29,18 @@ class Wallet {
   absl::Time created_at() const { return created_at_; }
   absl::Time updated_at() const { return updated_at_; }
 
-  // Adds `amount`: CURRENCY_MISMATCH or BALANCE_OVERFLOW leave the wallet unchanged.
+  // Adds `amount`: CURRENCY_MISMATCH, BALANCE_OVERFLOW or INTERNAL (the version is at its
+  // maximum) leave the wallet unchanged.
   absl::Status Credit(const Money& amount, absl::Time now);
-  // Removes `amount`: CURRENCY_MISMATCH or INSUFFICIENT_FUNDS leave the wallet unchanged.
+  // Removes `amount`: CURRENCY_MISMATCH, INSUFFICIENT_FUNDS or INTERNAL leave the wallet unchanged.
   absl::Status Debit(const Money& amount, absl::Time now);
 
  private:
   Wallet(WalletId id, RequestId request_id, Currency currency, int64_t balance, int64_t version,
          absl::Time created_at, absl::Time updated_at);
   absl::Status CheckCurrency(const Money& amount) const;
+  // INTERNAL when the version cannot grow any more.
+  absl::Status CheckVersion() const;
   void Touch(absl::Time now);
 
   WalletId id_;

@@ -67,6 +67,18 @@ TEST(WalletTest, CreditThatWouldOverflowIsRefused) {
   EXPECT_EQ(w.version(), 1);
 }
 
+TEST(WalletTest, AWalletAtTheLastVersionRefusesToChangeInsteadOfWrapping) {
+  // Found by tests/fuzz/request_fuzz: the version bump overflowed int64, undefined behaviour.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  auto w = Wallet::Restore(*WalletId::Parse("00000000-0000-0000-0000-00000000000a"),
+                           *RequestId::Parse("r"), *Currency::Parse("EUR"), 5, kMax, kT0, kT0);
+  ASSERT_THAT(w, IsOk());
+  EXPECT_EQ(w->Credit(*Money::Positive(1, "EUR"), kT0).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(w->Debit(*Money::Positive(1, "EUR"), kT0).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(w->balance(), 5);
+  EXPECT_EQ(w->version(), kMax);
+}
+
 TEST(WalletTest, RestoreRejectsBrokenStoredState) {
   auto id = *WalletId::Parse("00000000-0000-0000-0000-00000000000a");
   auto rid = *RequestId::Parse("r");
