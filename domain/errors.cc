@@ -21,6 +21,24 @@ bool HasReason(const absl::Status& status, std::string_view reason) {
   return !status.ok() && ReasonOf(status) == reason;
 }
 
+absl::Status WithDetail(absl::Status status, std::string_view detail) {
+  if (!status.ok()) status.SetPayload(AsAbsl(kDetailPayloadUrl), absl::Cord(AsAbsl(detail)));
+  return status;
+}
+
+std::string DetailOf(const absl::Status& status) {
+  auto payload = status.GetPayload(AsAbsl(kDetailPayloadUrl));
+  if (!payload.has_value()) return "";
+  return std::string(*payload);
+}
+
+std::string LogText(const absl::Status& status) {
+  std::string text(status.message());
+  const std::string detail = DetailOf(status);
+  if (!detail.empty()) text.append(" (").append(detail).append(")");
+  return text;
+}
+
 absl::Status InvalidArgument(std::string_view reason, std::string_view message) {
   return DomainError(absl::StatusCode::kInvalidArgument, reason, message);
 }

@@ -12,6 +12,9 @@ namespace walletd {
 
 // The payload key under which a status carries its reason.
 inline constexpr std::string_view kReasonPayloadUrl = "type.walletd.dev/walletd.Reason";
+// The payload key under which a status carries detail for the log only: libpq's and the server's
+// own words (socket paths, hosts, ports, server messages). Never sent to a client.
+inline constexpr std::string_view kDetailPayloadUrl = "type.walletd.dev/walletd.Detail";
 // The google.rpc.ErrorInfo domain every reason belongs to.
 inline constexpr std::string_view kErrorDomain = "walletd";
 
@@ -65,6 +68,13 @@ std::string ReasonOf(const absl::Status& status);
 
 // True when `status` carries exactly `reason`.
 bool HasReason(const absl::Status& status, std::string_view reason);
+
+// `status` with `detail` attached for the log (replacing any earlier detail); OK stays OK.
+absl::Status WithDetail(absl::Status status, std::string_view detail);
+// The detail a status carries, or "".
+std::string DetailOf(const absl::Status& status);
+// What a log line says of an error: its message and, when there is one, its detail.
+std::string LogText(const absl::Status& status);
 
 // Shorthands for the frequent codes.
 absl::Status InvalidArgument(std::string_view reason, std::string_view message);

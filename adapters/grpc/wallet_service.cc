@@ -255,6 +255,7 @@ class WalletService::Call {
     if (logger.Enabled(level)) {
       const std::string peer = sctx_.peer();
       const std::string code = absl::StatusCodeToString(status.code());
+      const std::string error = status.ok() ? std::string() : LogText(status);
       logger.Log(level, "call",
                  {{"method", method()},
                   {"code", code},
@@ -263,7 +264,7 @@ class WalletService::Call {
                   {"queued_ms", queued_ms},
                   {"request_id", ctx_->request_id()},
                   {"peer", peer},
-                  {"error", status.ok() ? std::string_view() : AsStd(status.message())}});
+                  {"error", error}});
     }
     Finish(ToGrpcStatus(status, ctx_->request_id()));
   }

@@ -22,11 +22,18 @@ absl::Status DeadlineExceeded(std::string_view what) {
                      absl::StrCat("deadline passed while ", AsAbsl(what)));
 }
 
-// Waits until `fd` is ready for `events`, at most until `deadline`.
-absl::Status PollUntil(int fd, short events, absl::Time deadline, std::string_view what) {
+// Waits until `fd` is ready for `events`, at most until `deadline`, and no longer than it takes to
+// notice `*abandon` turning true.
+absl::Status PollUntil(int fd, short events, absl::Time deadline, std::string_view what,
+                       const std::atomic<bool>* abandon = nullptr) {
+  constexpr absl::Duration kAbandonSlice = absl::Milliseconds(50);
   while (true) {
-    const absl::Duration left = deadline - absl::Now();
+    if (abandon != nullptr && abandon->load(std::memory_order_relaxed)) {
+      return Unavailable(what, "abandoned: the pool is closing");
+    }
+    absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return DeadlineExceeded(what);
+    if (abandon != nullptr) left = std::min(left, kAbandonSlice);
     const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
     pollfd p{fd, events, 0};
     const int rc = poll(&p, 1, static_cast<int>(std::min<int64_t>(ms, INT_MAX)));
@@ -37,10 +44,13 @@ absl::Status PollUntil(int fd, short events, absl::Time deadline, std::string_vi
 
 // A statement of ours yields one result; the bound keeps a confused stream from looping forever.
 constexpr int kExtraResultsMax = 4;
+// The most results a drain reads before it gives up on the stream (ours are a few per round trip).
+constexpr int kDrainResultsMax = 4096;
 
 }  // namespace
 
-absl::StatusOr<PGconn*> ConnectNonBlocking(const std::string& dsn, absl::Time deadline) {
+absl::StatusOr<PGconn*> ConnectNonBlocking(const std::string& dsn, absl::Time deadline,
+                                           const std::atomic<bool>* abandon) {
   const char* keys[] = {"dbname", "fallback_application_name", nullptr};
   const char* values[] = {dsn.c_str(), "walletd", nullptr};
   PGconn* conn = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
@@ -55,7 +65,12 @@ absl::StatusOr<PGconn*> ConnectNonBlocking(const std::string& dsn, absl::Time de
   while (state != PGRES_POLLING_OK) {
     if (state == PGRES_POLLING_FAILED) return fail(Unavailable("connect", PQerrorMessage(conn)));
     const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-    if (absl::Status s = PollUntil(PQsocket(conn), events, deadline, "connecting"); !s.ok()) {
+    if (absl::Status s = PollUntil(PQsocket(conn), events, deadline, "connecting", abandon);
+        !s.ok()) {
+      // The database not answering in time is the database's unavailability, not a deadline.
+      if (s.code() == absl::StatusCode::kDeadlineExceeded) {
+        return fail(Unavailable("connect", "no answer within the connect timeout"));
+      }
       return fail(s);
     }
     state = PQconnectPoll(conn);
@@ -71,8 +86,9 @@ absl::Status AwaitSocket(PGconn* conn, short events, absl::Time deadline) {
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn,
-                                                             absl::Time deadline) {
-  ASSIGN_OR_RETURN(PGconn* raw, ConnectNonBlocking(dsn, deadline));
+                                                             absl::Time deadline,
+                                                             const std::atomic<bool>* abandon) {
+  ASSIGN_OR_RETURN(PGconn* raw, ConnectNonBlocking(dsn, deadline, abandon));
   std::unique_ptr<Connection> conn(new Connection(raw));
   if (PQenterPipelineMode(raw) != 1) {
     return Unavailable("pipeline mode", PQerrorMessage(raw));
@@ -117,7 +133,14 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
 Connection::~Connection() { PQfinish(conn_); }
 
 absl::Status Connection::Fail(absl::Status status) {
+  if (getenv("WALLETD_DEBUG_FAIL")) fprintf(stderr, "FAIL %s\n", LogText(status).c_str());
   broken_ = true;
+  return status;
+}
+
+absl::Status Connection::FailOrPend(absl::Status status) {
+  if (status.code() != absl::StatusCode::kDeadlineExceeded) return Fail(std::move(status));
+  pending_ = true;
   return status;
 }
 
@@ -131,14 +154,14 @@ absl::Status Connection::Flush(absl::Time deadline) {
     if (rc == 0) return absl::OkStatus();
     if (rc < 0) return Fail(Unavailable("send", PQerrorMessage(conn_)));
     // Read while waiting to write: the server may block on a full output buffer otherwise.
-    if (absl::Status s = Await(POLLIN | POLLOUT, deadline); !s.ok()) return Fail(s);
+    if (absl::Status s = Await(POLLIN | POLLOUT, deadline); !s.ok()) return FailOrPend(s);
     if (PQconsumeInput(conn_) != 1) return Fail(Unavailable("receive", PQerrorMessage(conn_)));
   }
 }
 
 absl::Status Connection::NextResult(absl::Time deadline, PGresult** result) {
   while (PQisBusy(conn_)) {
-    if (absl::Status s = Await(POLLIN, deadline); !s.ok()) return Fail(s);
+    if (absl::Status s = Await(POLLIN, deadline); !s.ok()) return FailOrPend(s);
     if (PQconsumeInput(conn_) != 1) return Fail(Unavailable("receive", PQerrorMessage(conn_)));
   }
   *result = PQgetResult(conn_);
@@ -149,6 +172,7 @@ absl::Status Connection::Pipeline(absl::Span<const Statement* const> statements,
                                   absl::Time deadline, std::vector<Result>* results, bool* sent) {
   results->clear();
   if (sent != nullptr) *sent = false;
+  if (pending_) RETURN_IF_ERROR(Drain(deadline));
   // Read what arrived while idle: a server that ended the session (restart, termination, idle
   // timeout) has said so already, and then nothing of this batch can have run.
   if (!broken() && PQconsumeInput(conn_) != 1) MarkBroken();
@@ -189,12 +213,54 @@ absl::Status Connection::Pipeline(absl::Span<const Statement* const> statements,
   PGresult* sync = nullptr;
   RETURN_IF_ERROR(NextResult(deadline, &sync));
   Result sync_result(sync);
+  if (sync_result.status() == PGRES_FATAL_ERROR && PQstatus(conn_) == CONNECTION_OK) {
+    // An error after the last statement's reply, before the Sync's: statement_timeout spans the
+    // whole pipeline up to its Sync, so it can fire there. It ends the transaction, not the
+    // connection; the Sync's reply follows.
+    absl::Status late = StatusOf(ServerErrorOf(sync_result.get()));
+    RETURN_IF_ERROR(ReadUntilSync(deadline));
+    idle_since_ = absl::Now();
+    return late;
+  }
   if (sync_result.status() != PGRES_PIPELINE_SYNC) {
     return Fail(Unavailable("receive", sync_result.empty() ? PQerrorMessage(conn_)
                                                            : PQresultErrorMessage(sync)));
   }
   idle_since_ = absl::Now();
   return absl::OkStatus();
+}
+
+absl::Status Connection::Drain(absl::Time deadline) {
+  if (!pending_) return absl::OkStatus();
+  pending_ = false;  // A deadline below breaks the connection rather than leaving it pending.
+  absl::Status status = Flush(deadline);
+  if (status.ok()) status = ReadUntilSync(deadline);
+  if (!status.ok()) {
+    pending_ = false;
+    return Fail(std::move(status));
+  }
+  idle_since_ = absl::Now();
+  return absl::OkStatus();
+}
+
+absl::Status Connection::ReadUntilSync(absl::Time deadline) {
+  for (int i = 0; i < kDrainResultsMax; ++i) {
+    PGresult* raw = nullptr;
+    RETURN_IF_ERROR(NextResult(deadline, &raw));
+    Result result(raw);
+    if (PQstatus(conn_) == CONNECTION_BAD) return Fail(Unavailable("receive", PQerrorMessage(conn_)));
+    if (result.status() == PGRES_PIPELINE_SYNC) return absl::OkStatus();
+  }
+  return Fail(Unavailable("receive", "the server sent more results than were asked for"));
+}
+
+bool Connection::CheckAlive() {
+  if (broken() || pending_) return false;
+  if (PQconsumeInput(conn_) != 1 || PQstatus(conn_) != CONNECTION_OK) {
+    MarkBroken();
+    return false;
+  }
+  return true;
 }
 
 }  // namespace walletd::pg

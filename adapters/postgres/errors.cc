@@ -21,9 +21,13 @@ struct ConstraintRule {
 
 // Every constraint of deploy/migrations, by name. A violation the domain should have prevented
 // still maps to the error the domain would have given.
-constexpr std::array<ConstraintRule, 17> kConstraints = {{
+constexpr std::array<ConstraintRule, 18> kConstraints = {{
     {"wallets_request_id_key", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
      "the request id already created a wallet"},
+    // Wallet ids are random: the same id twice is a wallet insert run again after its connection
+    // was lost, and its request id finds the wallet the first run created.
+    {"wallets_pkey", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
+     "the wallet already exists"},
     {"transfers_request_id_key", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
      "the request id already moved money"},
     {"wallet_version_matches", StatusCode::kAborted, reason::kVersionConflict,
@@ -80,8 +84,9 @@ bool IsRetryable(std::string_view sqlstate) {
 }
 
 absl::Status Unavailable(std::string_view what, std::string_view detail) {
-  return DomainError(StatusCode::kUnavailable, reason::kDatabaseUnavailable,
-                     absl::StrCat(AsAbsl(what), ": ", AsAbsl(detail)));
+  return WithDetail(DomainError(StatusCode::kUnavailable, reason::kDatabaseUnavailable,
+                                "the database is unavailable; retry later with the same request id"),
+                    absl::StrCat(AsAbsl(what), ": ", AsAbsl(detail)));
 }
 
 absl::Status StatusOf(const ServerError& error) {
@@ -94,8 +99,9 @@ absl::Status StatusOf(const ServerError& error) {
   }
   const std::string& state = error.sqlstate;
   if (IsRetryable(state)) {
-    return DomainError(StatusCode::kAborted, reason::kTransactionConflict,
-                       absl::StrCat("transaction conflict (", state, "): ", error.message));
+    return WithDetail(DomainError(StatusCode::kAborted, reason::kTransactionConflict,
+                                  "the transaction conflicted with a concurrent one"),
+                      absl::StrCat(state, ": ", error.message));
   }
   // 57014: statement_timeout, set from the caller's deadline; 55P03: lock_timeout.
   if (state == "57014" || state == "55P03") {
@@ -107,12 +113,13 @@ absl::Status StatusOf(const ServerError& error) {
   if (state.empty() || absl::StartsWith(state, "08") ||
       absl::StartsWith(state, "57P") || absl::StartsWith(state, "53") ||
       state == "25006" || state == "25P03") {
-    return Unavailable(absl::StrCat("database unavailable (", state, ")"), error.message);
+    return Unavailable(absl::StrCat("server error ", state.empty() ? "from libpq" : state),
+                       error.message);
   }
-  return DomainError(StatusCode::kInternal, reason::kInternal,
-                     absl::StrCat("unexpected database error ", state,
-                                  error.constraint.empty() ? "" : " on ", error.constraint, ": ",
-                                  error.message));
+  return WithDetail(DomainError(StatusCode::kInternal, reason::kInternal,
+                                absl::StrCat("unexpected database error ", state)),
+                    absl::StrCat(error.constraint.empty() ? "" : "on ", error.constraint,
+                                 error.constraint.empty() ? "" : ": ", error.message));
 }
 
 }  // namespace walletd::pg

@@ -23,10 +23,11 @@ bool IsRetryable(std::string_view sqlstate);
 
 // The status for a server error: named constraints map to the domain's reasons, SQLSTATE classes
 // to codes (08 and shutdowns UNAVAILABLE, 57014 DEADLINE_EXCEEDED, 40001/40P01 ABORTED), and
-// anything unexpected to INTERNAL with the server's message.
+// anything unexpected to INTERNAL. The server's message goes to the detail, never the message.
 absl::Status StatusOf(const ServerError& error);
 
-// UNAVAILABLE/DATABASE_UNAVAILABLE with `what` and libpq's message.
+// UNAVAILABLE/DATABASE_UNAVAILABLE with a message fit for clients; `what` and libpq's or the
+// server's words go to the detail, for the log only.
 absl::Status Unavailable(std::string_view what, std::string_view detail);
 
 }  // namespace walletd::pg

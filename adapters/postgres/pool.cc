@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
+
 #include "adapters/postgres/errors.h"
 #include "domain/errors.h"
 #include "domain/status_macros.h"
@@ -41,6 +43,7 @@ Pool::Lease::~Lease() {
 
 Pool::Pool(PoolOptions options) : options_(std::move(options)) {
   CHECK(options_.size_min >= 0 && options_.size_max >= 1 && options_.size_min <= options_.size_max);
+  opener_ = std::thread([this] { OpenerLoop(); });
 }
 
 Pool::~Pool() { Close(); }
@@ -50,86 +53,154 @@ void Pool::StartMaintenance() {
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
 }
 
-absl::StatusOr<Pool::Lease> Pool::Open(absl::Time deadline) {
-  auto conn = Connection::Open(options_.dsn,
-                               std::min(deadline, absl::Now() + options_.connect_timeout));
-  std::lock_guard lock(mu_);
-  if (!conn.ok()) {
-    --open_;
-    freed_.notify_one();
-    return conn.status();
-  }
-  ++counters_.opened;
-  last_healthy_ = absl::Now();
-  return Lease(this, *std::move(conn));
+void Pool::RequestOpenLocked() {
+  if (closed_ || open_ >= options_.size_max || opening_ >= waiting_) return;
+  ++open_;
+  ++opening_;
+  ++requested_;
+  wake_opener_.notify_one();
 }
 
 absl::StatusOr<Pool::Lease> Pool::Acquire(const Context& ctx) {
-  const absl::Time now = absl::Now();
   const absl::Time deadline = ctx.deadline();
-  const absl::Time give_up = std::min(deadline, now + options_.acquire_wait_max);
+  const absl::Time give_up = std::min(deadline, absl::Now() + options_.acquire_wait_max);
   std::unique_lock lock(mu_);
+  // Connection attempts that ended before this caller came say nothing about its own.
+  const int64_t attempts_seen = attempts_;
+  bool counted = false;  // Among waiting_.
+  absl::Cleanup uncount = [&] {
+    if (counted) --waiting_;
+  };
   while (true) {
     if (closed_) return Unavailable("acquire", "the connection pool is closed");
     if (ctx.cancelled()) return ctx.Alive();
     if (!idle_.empty()) {
       std::unique_ptr<Connection> conn = std::move(idle_.back());
       idle_.pop_back();
+      // Long idle, or idle since a sibling proved dead: the server or a proxy may have cut it
+      // without a word, so a round trip checks it.
+      const absl::Time now = absl::Now();
+      const bool suspect = conn->idle_since() < suspect_before_ ||
+                           now - conn->idle_since() > options_.idle_check_after;
       lock.unlock();
-      // A connection idle for long may have been cut by the server or a proxy: check it first.
-      if (absl::Now() - conn->idle_since() > options_.idle_check_after &&
-          !RoundTrip(*conn, Sql::kPing, std::min(deadline, absl::Now() + absl::Seconds(1))).ok()) {
-        Drop(std::move(conn));
+      if (!conn->CheckAlive() ||
+          (suspect &&
+           !RoundTrip(*conn, Sql::kPing, std::min(deadline, now + absl::Seconds(1))).ok())) {
+        Drop(std::move(conn), /*lost=*/true);
         lock.lock();
         continue;
       }
       return Lease(this, std::move(conn));
     }
-    if (open_ < options_.size_max) {
-      ++open_;
-      lock.unlock();
-      return Open(deadline);
+    if (!counted) {
+      counted = true;
+      ++waiting_;
     }
+    // The attempt made since this caller came failed, and nothing else is free: the database
+    // does not take connections now. Waiting on would only turn that into a timeout.
+    if (attempts_ > attempts_seen && !last_attempt_.ok()) return last_attempt_;
+    RequestOpenLocked();
     if (absl::Now() >= give_up) {
       ++counters_.exhausted;
       if (give_up == deadline) {
         return DomainError(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
                            "the deadline passed while waiting for a database connection");
       }
+      if (failures_ > 0) return last_attempt_;
       return DomainError(absl::StatusCode::kResourceExhausted, reason::kPoolExhausted,
                          "no database connection became free in time");
     }
-    ++waiting_;
     const absl::Time wake = std::min(give_up, absl::Now() + kWaitSlice);
     freed_.wait_for(lock, absl::ToChronoNanoseconds(std::max(absl::ZeroDuration(), wake - absl::Now())));
-    --waiting_;
   }
 }
 
-void Pool::Drop(std::unique_ptr<Connection> conn) {
+void Pool::OpenerLoop() {
+  std::unique_lock lock(mu_);
+  while (!closed_) {
+    if (requested_ == 0) {
+      wake_opener_.wait(lock);
+      continue;
+    }
+    if (absl::Now() < next_attempt_) {
+      wake_opener_.wait_for(lock, absl::ToChronoNanoseconds(next_attempt_ - absl::Now()));
+      continue;
+    }
+    --requested_;
+    lock.unlock();
+    auto conn = Connection::Open(options_.dsn, absl::Now() + options_.connect_timeout, &closing_);
+    lock.lock();
+    ++attempts_;
+    --opening_;
+    if (conn.ok()) {
+      ++counters_.opened;
+      failures_ = 0;
+      next_attempt_ = absl::InfinitePast();
+      last_attempt_ = absl::OkStatus();
+      last_healthy_ = absl::Now();
+      if (!closed_) {
+        idle_.push_back(*std::move(conn));
+      } else {
+        --open_;
+      }
+    } else {
+      ++counters_.connect_failures;
+      last_attempt_ = conn.status();
+      absl::Duration backoff = options_.reconnect_backoff_min;
+      for (int i = 1; i < failures_ && backoff < options_.reconnect_backoff_max; ++i) backoff *= 2;
+      next_attempt_ = absl::Now() + std::min(backoff, options_.reconnect_backoff_max);
+      ++failures_;
+      // Requests queued behind a failed attempt would fail the same way: the callers still
+      // waiting see this failure, and ask again if they wait on.
+      --open_;
+      open_ -= requested_;
+      opening_ -= requested_;
+      requested_ = 0;
+    }
+    freed_.notify_all();
+  }
+}
+
+void Pool::Drop(std::unique_ptr<Connection> conn, bool lost) {
   {
     std::lock_guard lock(mu_);
     --open_;
     ++counters_.closed;
+    if (lost) suspect_before_ = absl::Now();
+    RequestOpenLocked();  // For a caller that waits.
   }
   freed_.notify_one();
   conn.reset();  // PQfinish outside the lock.
 }
 
 void Pool::Release(std::unique_ptr<Connection> conn) {
+  if (conn->pending()) {
+    // Its caller's deadline passed mid-round-trip. The server's statement_timeout, set from that
+    // deadline, ends the statements; reading their replies keeps the connection.
+    if (conn->Drain(absl::Now() + options_.reset_timeout).ok()) {
+      std::lock_guard lock(mu_);
+      ++counters_.drained;
+    }
+  }
   if (!conn->broken() && conn->transaction_status() != PQTRANS_IDLE) {
     // Never keep a connection idle in a transaction: roll back, or close it if that fails.
     {
       std::lock_guard lock(mu_);
       ++counters_.resets;
     }
-    if (!RoundTrip(*conn, Sql::kRollback, absl::Now() + options_.reset_timeout).ok() ||
-        conn->transaction_status() != PQTRANS_IDLE) {
-      conn->MarkBroken();
+    const absl::Time give_up = absl::Now() + options_.reset_timeout;
+    // The transaction's own statement_timeout can cancel a ROLLBACK; the next one then finds the
+    // transaction aborted and ends it.
+    constexpr int kRollbackAttemptsMax = 2;
+    for (int i = 0; i < kRollbackAttemptsMax && !conn->broken() &&
+                    conn->transaction_status() != PQTRANS_IDLE;
+         ++i) {
+      RoundTrip(*conn, Sql::kRollback, give_up).IgnoreError();
     }
+    if (conn->pending() || conn->transaction_status() != PQTRANS_IDLE) conn->MarkBroken();
   }
   if (conn->broken()) {
-    Drop(std::move(conn));
+    Drop(std::move(conn), /*lost=*/true);
     return;
   }
   {
@@ -140,7 +211,7 @@ void Pool::Release(std::unique_ptr<Connection> conn) {
     }
   }
   if (conn) {
-    Drop(std::move(conn));  // The pool closed meanwhile.
+    Drop(std::move(conn), /*lost=*/false);  // The pool closed meanwhile.
     return;
   }
   freed_.notify_one();
@@ -151,16 +222,21 @@ absl::Status Pool::Ping(absl::Time deadline, absl::Duration fresh) {
     std::lock_guard lock(mu_);
     if (absl::Now() - last_healthy_ < fresh) return absl::OkStatus();
   }
-  Context ctx(deadline, "health");
-  auto lease = Acquire(ctx);
-  if (!lease.ok()) {
-    std::lock_guard lock(mu_);
-    const bool busy_but_healthy = lease.status().code() == absl::StatusCode::kResourceExhausted &&
-                                  absl::Now() - last_healthy_ < absl::Seconds(5);
-    return busy_but_healthy ? absl::OkStatus() : lease.status();
+  // A pooled connection that proves dead says nothing of the database: one more on another.
+  constexpr int kAttemptsMax = 2;
+  absl::Status status;
+  for (int attempt = 1; attempt <= kAttemptsMax; ++attempt) {
+    Context ctx(deadline, "health");
+    auto lease = Acquire(ctx);
+    if (!lease.ok()) {
+      std::lock_guard lock(mu_);
+      const bool busy_but_healthy = lease.status().code() == absl::StatusCode::kResourceExhausted &&
+                                    absl::Now() - last_healthy_ < absl::Seconds(5);
+      return busy_but_healthy ? absl::OkStatus() : lease.status();
+    }
+    status = RoundTrip(**lease, Sql::kPing, deadline);
+    if (status.code() != absl::StatusCode::kUnavailable) return status;
   }
-  absl::Status status = RoundTrip(**lease, Sql::kPing, deadline);
-  if (!status.ok()) (*lease)->MarkBroken();
   return status;
 }
 
@@ -171,6 +247,7 @@ void Pool::Close() {
   }
   maintenance_stop_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  closing_.store(true, std::memory_order_relaxed);
   std::vector<std::unique_ptr<Connection>> idle;
   {
     std::lock_guard lock(mu_);
@@ -178,8 +255,13 @@ void Pool::Close() {
     idle.swap(idle_);
     open_ -= static_cast<int>(idle.size());
     counters_.closed += static_cast<int64_t>(idle.size());
+    open_ -= requested_;
+    opening_ -= requested_;
+    requested_ = 0;
   }
+  wake_opener_.notify_all();
   freed_.notify_all();
+  if (opener_.joinable()) opener_.join();
 }
 
 Pool::Stats Pool::stats() const {
@@ -203,15 +285,17 @@ void Pool::MaintenanceLoop() {
 }
 
 void Pool::Maintain() {
-  // Top up to size_min, one connection per round so a down database is not hammered.
-  bool grow = false;
   std::vector<std::unique_ptr<Connection>> stale;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
-    if (open_ < options_.size_min) {
-      ++open_;
-      grow = true;
+    // Top up to size_min through the opener, whose backoff spares a database that is down.
+    if (open_ < options_.size_min && requested_ == 0) {
+      const int missing = options_.size_min - open_;
+      open_ += missing;
+      opening_ += missing;
+      requested_ += missing;
+      wake_opener_.notify_one();
     }
     const absl::Time cutoff = absl::Now() - options_.idle_check_after;
     // Idle connections are ordered by last use; the oldest sit at the front.
@@ -219,10 +303,6 @@ void Pool::Maintain() {
                             [&](const auto& c) { return c->idle_since() > cutoff; });
     std::move(idle_.begin(), end, std::back_inserter(stale));
     idle_.erase(idle_.begin(), end);
-  }
-  if (grow) {
-    auto lease = Open(absl::Now() + options_.connect_timeout);
-    // Going out of scope returns the new connection to the idle list.
   }
   for (auto& conn : stale) {
     if (!RoundTrip(*conn, Sql::kPing, absl::Now() + absl::Seconds(1)).ok()) conn->MarkBroken();

@@ -85,6 +85,37 @@ const SqlDef& Definition(Sql sql) {
   return kDefinitions[index];
 }
 
+bool Replayable(Sql sql) {
+  switch (sql) {  // No default: a new statement must be placed here by the compiler's -Wswitch.
+    case Sql::kPing:
+    case Sql::kSetStatementTimeout:
+    case Sql::kSetTransactionTimeouts:
+    case Sql::kWalletGet:
+    case Sql::kWalletByRequestId:
+    case Sql::kWalletInsert:
+    case Sql::kTransferByRequestId:
+    case Sql::kTransferById:
+    case Sql::kTransferHistory:
+    case Sql::kPlanCounts:
+      return true;
+    case Sql::kBeginReadCommitted:
+    case Sql::kBeginReadCommittedReadOnly:
+    case Sql::kBeginRepeatableRead:
+    case Sql::kBeginRepeatableReadReadOnly:
+    case Sql::kBeginSerializable:
+    case Sql::kBeginSerializableReadOnly:
+    case Sql::kCommit:
+    case Sql::kRollback:
+    case Sql::kWalletLock:  // Only inside a transaction, which retries as a whole.
+    case Sql::kWalletSave:
+    case Sql::kWalletSavePair:
+    case Sql::kTransferInsert:
+    case Sql::kCount:
+      return false;
+  }
+  return false;
+}
+
 Sql BeginFor(const TxOptions& options) {
   switch (options.isolation) {
     case Isolation::kReadCommitted:

@@ -42,6 +42,10 @@ struct SqlDef {
 };
 
 const SqlDef& Definition(Sql sql);
+// Whether running the statement again, after a connection lost with its outcome unknown, has the
+// effect of running it once: reads, and the wallet insert (a second run collides with the first
+// on its id and request id, which CreateWallet answers as a replay).
+bool Replayable(Sql sql);
 Sql BeginFor(const TxOptions& options);
 
 // One statement with its parameters, ready to be sent.

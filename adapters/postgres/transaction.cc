@@ -15,17 +15,18 @@ namespace {
 constexpr absl::Duration kServerMarginMax = absl::Milliseconds(20);
 // How much longer than the statement timeout a session may sit idle inside a transaction.
 constexpr absl::Duration kIdleInTransactionMargin = absl::Seconds(2);
-// Reads alone are tried on a second connection when the first proved dead.
+// A statement alone is tried on a second connection when the first proved dead (and the pool
+// then checks the first one's idle siblings before handing them out).
 constexpr int kAloneAttemptsMax = 2;
 
 absl::Status CommitOutcomeUnknown(const absl::Status& cause) {
   const absl::StatusCode code = cause.code() == absl::StatusCode::kDeadlineExceeded
                                     ? absl::StatusCode::kDeadlineExceeded
                                     : absl::StatusCode::kUnavailable;
-  return DomainError(code, reason::kCommitOutcomeUnknown,
-                     absl::StrCat("the connection failed during COMMIT, so it may or may not have "
-                                  "taken effect; retry with the same request id (",
-                                  cause.message(), ")"));
+  return WithDetail(DomainError(code, reason::kCommitOutcomeUnknown,
+                                "the connection failed during COMMIT, so it may or may not have "
+                                "taken effect; retry with the same request id"),
+                    LogText(cause));
 }
 
 }  // namespace
@@ -154,15 +155,17 @@ void Transaction::Rollback() {
   if (state_ != State::kOpen && state_ != State::kFailed) return;
   state_ = State::kRolledBack;
   if (lease_->broken()) return;  // The server rolls back a transaction whose connection closed.
+  // A deadline passed mid-round-trip: the pool reads the replies when the lease comes back, and
+  // rolls back whatever is still open then.
+  if (lease_->pending()) return;
   // A COMMIT that failed (say, a serialization failure at commit) has already ended it.
   if (lease_->transaction_status() == PQTRANS_IDLE) return;
   Statement rollback{Sql::kRollback, {}};
   const Statement* batch[] = {&rollback};
   std::vector<Result> results;
-  const absl::Status io = lease_->Pipeline(batch, absl::Now() + timeouts_.rollback, &results);
-  if (!io.ok() || results[0].failed() || lease_->transaction_status() != PQTRANS_IDLE) {
-    lease_->MarkBroken();
-  }
+  // A statement_timeout set by the transaction can cancel the ROLLBACK itself. Then the pool
+  // rolls back again when the lease comes back, and closes the connection if that fails too.
+  lease_->Pipeline(batch, absl::Now() + timeouts_.rollback, &results).IgnoreError();
 }
 
 Transaction* Executor::TransactionOf(const Context& ctx) {
@@ -171,16 +174,15 @@ Transaction* Executor::TransactionOf(const Context& ctx) {
 
 absl::StatusOr<Result> Executor::Query(Context& ctx, Statement statement) {
   if (Transaction* tx = TransactionOf(ctx)) return tx->Query(ctx, std::move(statement));
-  return RunAlone(ctx, statement, /*idempotent=*/true);
+  return RunAlone(ctx, statement);
 }
 
 absl::Status Executor::Write(Context& ctx, Statement statement) {
   if (Transaction* tx = TransactionOf(ctx)) return tx->Defer(std::move(statement));
-  return RunAlone(ctx, statement, /*idempotent=*/false).status();
+  return RunAlone(ctx, statement).status();
 }
 
-absl::StatusOr<Result> Executor::RunAlone(Context& ctx, const Statement& statement,
-                                          bool idempotent) {
+absl::StatusOr<Result> Executor::RunAlone(Context& ctx, const Statement& statement) {
   absl::Status last;
   for (int attempt = 1; attempt <= kAloneAttemptsMax; ++attempt) {
     RETURN_IF_ERROR(ctx.Alive());
@@ -190,17 +192,21 @@ absl::StatusOr<Result> Executor::RunAlone(Context& ctx, const Statement& stateme
     timeout.params.Text(std::to_string(ServerTimeoutMs(ctx.deadline(), timeouts_.statement_max)));
     const Statement* batch[] = {&timeout, &statement};
     std::vector<Result> results;
-    const absl::Status io = lease->Pipeline(batch, ctx.deadline(), &results);
+    bool sent = false;
+    const absl::Status io = lease->Pipeline(batch, ctx.deadline(), &results, &sent);
     last = io;
+    bool lost = !io.ok() && io.code() == absl::StatusCode::kUnavailable;
     for (const Result& result : results) {
       if (result.status() == PGRES_FATAL_ERROR) {
         last = StatusOf(ServerErrorOf(result.get()));
+        lost = last.code() == absl::StatusCode::kUnavailable;
         break;
       }
     }
     if (last.ok()) return std::move(results[1]);
-    // Only a dead connection is worth another try, and only for a read.
-    if (!idempotent || last.code() != absl::StatusCode::kUnavailable) return last;
+    // Only a lost connection is worth another try: always when nothing reached the server, and
+    // otherwise when running the statement twice has the effect of running it once.
+    if (!lost || (sent && !Replayable(statement.sql))) return last;
     lease->MarkBroken();
   }
   return last;

@@ -95,16 +95,17 @@ class Executor {
  public:
   Executor(Pool& pool, const Timeouts& timeouts) : pool_(pool), timeouts_(timeouts) {}
 
-  // A read. Alone, it is retried once on a fresh connection when the pooled one proved dead.
+  // A read. Alone, it is tried once more on another connection when the first proved dead.
   absl::StatusOr<Result> Query(Context& ctx, Statement statement);
   // A write: held back in a transaction (its error then comes at the next round trip or COMMIT),
-  // run at once alone.
+  // run at once alone, and then tried once more on another connection when the first proved dead
+  // before the write could reach the server, or whenever the statement is replayable.
   absl::Status Write(Context& ctx, Statement statement);
   // The transaction carried by `ctx`, or nullptr.
   static Transaction* TransactionOf(const Context& ctx);
 
  private:
-  absl::StatusOr<Result> RunAlone(Context& ctx, const Statement& statement, bool idempotent);
+  absl::StatusOr<Result> RunAlone(Context& ctx, const Statement& statement);
 
   Pool& pool_;
   const Timeouts timeouts_;

@@ -43,9 +43,10 @@ absl::Status Transactor::WithinTransaction(Context& ctx, const TxOptions& option
     if (absl::Now() + pause >= ctx.deadline()) {
       // The caller's time is up: that, not the last transient failure, is the answer.
       exhausted_.fetch_add(1, std::memory_order_relaxed);
-      return DomainError(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
-                         absl::StrCat("the deadline left no time to retry after: ",
-                                      status.message()));
+      return WithDetail(DomainError(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
+                                    absl::StrCat("the deadline left no time to retry after: ",
+                                                 status.message())),
+                        DetailOf(status));
     }
     if (attempt >= retry_.attempts_max) break;
     retries_.fetch_add(1, std::memory_order_relaxed);
@@ -53,10 +54,10 @@ absl::Status Transactor::WithinTransaction(Context& ctx, const TxOptions& option
   }
   exhausted_.fetch_add(1, std::memory_order_relaxed);
   if (status.code() == absl::StatusCode::kUnavailable) return status;  // The database is gone.
-  return DomainError(absl::StatusCode::kAborted, reason::kTransactionConflict,
-                     absl::StrCat("gave up after conflicting with concurrent transactions; retry "
-                                  "with the same request id (",
-                                  status.message(), ")"));
+  return WithDetail(DomainError(absl::StatusCode::kAborted, reason::kTransactionConflict,
+                                "gave up after conflicting with concurrent transactions; retry "
+                                "with the same request id"),
+                    LogText(status));
 }
 
 absl::Status Transactor::RunOnce(Context& ctx, const TxOptions& options,

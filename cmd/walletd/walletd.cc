@@ -110,7 +110,7 @@ absl::Status MigrateWhenReachable(const std::string& dsn, Logger& log) {
       return status;
     }
     log.Log(LogLevel::kWarn, "database not reachable yet; retrying",
-            {{"error", AsStd(status.message())}});
+            {{"error", LogText(status)}});
     absl::SleepFor(pause);
     pause = std::min(pause * 2, absl::Seconds(2));
   }
@@ -142,7 +142,7 @@ int Run() {
     absl::Status migrated = MigrateWhenReachable(dsn, log);
     if (!migrated.ok()) {
       log.Log(LogLevel::kError, "migrations failed",
-              {{"error", AsStd(migrated.message())}});
+              {{"error", LogText(migrated)}});
       return 1;
     }
     if (absl::GetFlag(FLAGS_migrate_only)) return 0;

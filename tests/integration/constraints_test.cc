@@ -50,7 +50,8 @@ TEST_F(ConstraintsTest, EveryNamedConstraintMapsToItsDomainError) {
   using C = absl::StatusCode;
   const std::string t2 = "00000000-0000-7000-8000-0000000000f2";
   const std::vector<Case> cases = {
-      {"wallets_pkey", Wallet(kW1, "other"), C::kInternal, reason::kInternal},
+      // A wallet insert run again after a lost connection: CreateWallet finds it by request id.
+      {"wallets_pkey", Wallet(kW1, "other"), C::kAlreadyExists, reason::kDuplicateRequestId},
       {"wallets_request_id_key", Wallet(kMissing, "w1"), C::kAlreadyExists, reason::kDuplicateRequestId},
       {"wallets_request_id_length", Wallet(kMissing, ""), C::kInvalidArgument, reason::kInvalidRequestId},
       {"wallets_currency_code", Wallet(kMissing, "w3", "eur"), C::kInvalidArgument, reason::kInvalidCurrency},
