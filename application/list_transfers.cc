@@ -63,8 +63,9 @@ absl::StatusOr<ListTransfersHandler::Result> ListTransfersHandler::operator()(
   ASSIGN_OR_RETURN(std::vector<Transfer> rows,
                    transfers_.ListByWallet(ctx, wallet, before_version, page_size + 1));
   Result result;
-  if (rows.empty() && !before_version) {
-    // No history at all: tell an empty wallet from a wrong id.
+  if (rows.empty()) {
+    // Tell an empty wallet from a wrong id, also when a token (which walletd mints only when rows
+    // follow, so this one was made up) names a wallet that does not exist.
     RETURN_IF_ERROR(wallets_.Get(ctx, wallet).status());
     return result;
   }

@@ -72,6 +72,17 @@ TEST_F(ListTransfersTest, UnknownWalletIsNotFound) {
               StatusIs(absl::StatusCode::kNotFound, reason::kWalletNotFound));
 }
 
+// A token spelled as walletd would spell it, for a wallet that does not exist: the answer is the
+// unknown wallet's, not an empty page.
+TEST_F(ListTransfersTest, UnknownWalletWithAWellFormedTokenIsNotFound) {
+  EXPECT_CALL(transfers_, ListByWallet(_, _, Eq(std::optional<int64_t>(3)), _))
+      .WillOnce(Return(std::vector<Transfer>{}));
+  EXPECT_CALL(wallets_, Get(_, *WalletId::Parse(kA)))
+      .WillOnce(Return(NotFound(reason::kWalletNotFound, "none")));
+  EXPECT_THAT(handler_(ctx_, {kA, 2, EncodePageToken(*WalletId::Parse(kA), 3)}),
+              StatusIs(absl::StatusCode::kNotFound, reason::kWalletNotFound));
+}
+
 TEST_F(ListTransfersTest, BadInputIsRefusedBeforeStorage) {
   EXPECT_THAT(handler_(ctx_, {"bogus", 10, ""}),
               StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidWalletId));
