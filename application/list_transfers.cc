@@ -63,8 +63,10 @@ absl::StatusOr<ListTransfersHandler::Result> ListTransfersHandler::operator()(
   ASSIGN_OR_RETURN(std::vector<Transfer> rows,
                    transfers_.ListByWallet(ctx, wallet, before_version, page_size + 1));
   Result result;
-  if (rows.empty() && !before_version) {
-    // No history at all: tell an empty wallet from a wrong id.
+  if (rows.empty()) {
+    // Tell an empty wallet from a wrong id, also under a token: a well-formed token for a wallet
+    // that does not exist (tokens are not secret) must not make it look like one. A token walletd
+    // minted never leads to an empty page, so this costs a query only the first page may need.
     RETURN_IF_ERROR(wallets_.Get(ctx, wallet).status());
     return result;
   }
