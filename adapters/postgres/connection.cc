@@ -51,8 +51,10 @@ constexpr int kDrainResultsMax = 4096;
 
 absl::StatusOr<PGconn*> ConnectNonBlocking(const std::string& dsn, absl::Time deadline,
                                            const std::atomic<bool>* abandon) {
-  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
-  const char* values[] = {dsn.c_str(), "walletd", nullptr};
+  // UTF8 whatever the database's encoding: server messages reach logs that must stay valid JSON.
+  // Given after the DSN, it wins over a client_encoding the DSN names.
+  const char* keys[] = {"dbname", "fallback_application_name", "client_encoding", nullptr};
+  const char* values[] = {dsn.c_str(), "walletd", "UTF8", nullptr};
   PGconn* conn = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Unavailable("connect", "out of memory");
   auto fail = [conn](absl::Status status) {
