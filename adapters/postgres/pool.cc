@@ -67,8 +67,8 @@ absl::StatusOr<Pool::Lease> Pool::Acquire(const Context& ctx) {
   std::unique_lock lock(mu_);
   // Connection attempts that ended before this caller came say nothing about its own.
   const int64_t attempts_seen = attempts_;
-  bool counted = false;  // Among waiting_.
-  absl::Cleanup uncount = [&] {
+  bool counted = false;  // Among waiting_; changed only under mu_.
+  absl::Cleanup uncount = [&] {  // Every return with `counted` set holds mu_.
     if (counted) --waiting_;
   };
   while (true) {
@@ -77,6 +77,10 @@ absl::StatusOr<Pool::Lease> Pool::Acquire(const Context& ctx) {
     if (!idle_.empty()) {
       std::unique_ptr<Connection> conn = std::move(idle_.back());
       idle_.pop_back();
+      if (counted) {
+        counted = false;
+        --waiting_;
+      }
       // Long idle, or idle since a sibling proved dead: the server or a proxy may have cut it
       // without a word, so a round trip checks it.
       const absl::Time now = absl::Now();
