@@ -1,6 +1,7 @@
 #include "tests/fault/fault_fixture.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -74,6 +75,8 @@ const char* KindName(Kind kind) {
   return "?";
 }
 
+constexpr int kNiceness = 10;
+
 // At most this many examples per failed check, so a broken run stays readable.
 constexpr int kExamplesMax = 5;
 
@@ -141,6 +144,23 @@ std::unique_ptr<Cluster> Cluster::Start() {
   if (!ok || cluster->dsn_.empty() || cluster->bindir_.empty()) {
     ADD_FAILURE() << "pg-throwaway could not start a cluster in " << cluster->dir_;
     return nullptr;
+  }
+  // --fast turns synchronous_commit off: a crash (pg_ctl restart -m immediate) then loses commits
+  // already acknowledged. fsync may stay off, the machine does not crash; acknowledged must mean
+  // durable.
+  Session admin(cluster->dsn_);
+  if (!admin.Query("ALTER SYSTEM SET synchronous_commit = on") ||
+      !admin.Query("SELECT pg_reload_conf()")) {
+    ADD_FAILURE() << "cannot turn synchronous_commit on";
+    return nullptr;
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (Session(cluster->dsn_).Query("SHOW synchronous_commit") != Session::Rows{{"on"}}) {
+    if (absl::Now() > give_up) {
+      ADD_FAILURE() << "synchronous_commit is still off";
+      return nullptr;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
   }
   return cluster;
 }
@@ -255,6 +275,7 @@ struct Load::Slot {
   std::unique_ptr<::grpc::ClientAsyncResponseReader<wallet::v1::WithdrawResponse>> withdraw_call;
   ::grpc::Alarm pause;
   bool pausing = false;
+  bool cancelled = false;
   absl::BitGen bits;
 };
 
@@ -283,8 +304,11 @@ void Load::Send(Slot& slot, ::grpc::CompletionQueue& cq) {
   slot.attempt.call_id = slot.op.request_id;
   slot.attempt.timeout = options_.timeout;
   slot.ctx = std::make_unique<::grpc::ClientContext>();
+  slot.cancelled = false;
   slot.attempt.sent = absl::Now();
-  slot.ctx->set_deadline(absl::ToChronoTime(slot.attempt.sent + options_.timeout));
+  if (options_.timeout != absl::InfiniteDuration()) {
+    slot.ctx->set_deadline(absl::ToChronoTime(slot.attempt.sent + options_.timeout));
+  }
   slot.ctx->AddMetadata("x-request-id", slot.op.request_id);
   wallet::v1::Money amount;
   amount.set_minor_units(slot.op.amount);
@@ -333,7 +357,21 @@ void Load::Drive(size_t channel, std::vector<int> clients) {
   size_t busy = slots.size();  // Calls and pauses pending on the queue.
   void* tag = nullptr;
   bool ok = false;
-  while (busy > 0 && cq.Next(&tag, &ok)) {
+  while (busy > 0) {
+    const auto status =
+        cq.AsyncNext(&tag, &ok, absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
+    if (status == ::grpc::CompletionQueue::SHUTDOWN) break;
+    if (status == ::grpc::CompletionQueue::TIMEOUT) {
+      if (stop_.load() && absl::Now() > stopped_ + kStopGrace) {
+        for (auto& waiting : slots) {
+          if (!waiting->pausing && !waiting->cancelled) {
+            waiting->cancelled = true;
+            waiting->ctx->TryCancel();
+          }
+        }
+      }
+      continue;
+    }
     Slot& slot = *static_cast<Slot*>(tag);
     if (slot.pausing) {
       slot.pausing = false;
@@ -412,7 +450,12 @@ void FaultTest::StartWalletd(const std::vector<std::string>& extra) {
                                    absl::StrCat("--pool_max=", kPoolMax),
                                    "--shutdown_grace_ms=2000"};
   args.insert(args.end(), extra.begin(), extra.end());
-  walletd_ = WalletdProcess::Start(WALLETD_BINARY, args);
+  if (niced_) {
+    args.insert(args.begin(), {"-n", std::to_string(kNiceness), WALLETD_BINARY});
+    walletd_ = WalletdProcess::Start("/usr/bin/nice", args);
+  } else {
+    walletd_ = WalletdProcess::Start(WALLETD_BINARY, args);
+  }
   ASSERT_FALSE(walletd_->address().empty()) << "walletd did not start";
   std::lock_guard lock(mu_);
   stubs_.clear();
@@ -420,6 +463,17 @@ void FaultTest::StartWalletd(const std::vector<std::string>& extra) {
     stubs_.push_back(wallet::v1::WalletService::NewStub(ChannelTo(walletd_->address())));
   }
   health_channel_ = ChannelTo(walletd_->address());
+}
+
+void FaultTest::YieldToClients() {
+  niced_ = true;
+  // New backends inherit the postmaster's niceness.
+  const pid_t postmaster = cluster_->Postmaster();
+  ASSERT_GT(postmaster, 0);
+  ASSERT_EQ(setpriority(PRIO_PROCESS, static_cast<id_t>(postmaster), kNiceness), 0) << strerror(errno);
+  for (pid_t child : cluster_->Children(postmaster)) {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(child), kNiceness);
+  }
 }
 
 std::shared_ptr<wallet::v1::WalletService::Stub> FaultTest::Stub(size_t channel) {

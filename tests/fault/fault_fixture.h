@@ -103,6 +103,8 @@ struct Record {
 struct LoadOptions {
   std::string name;  // Request ids are <name>-<client>-<n>.
   int clients = 8;
+  // The deadline each call carries; infinite sends none, so walletd's --default_deadline_ms
+  // applies, counted from when walletd takes the call.
   absl::Duration timeout = absl::Seconds(5);
   int deposit_percent = 10;
   int withdraw_percent = 10;
@@ -114,8 +116,8 @@ class FaultTest;
 
 // Clients calling in a loop, each sending its next call when the last one answered: `clients`
 // calls in flight at all times. The calls are driven from completion queues, one thread per
-// channel: a thread per client would starve on two cores, and a starved gRPC client sends a
-// deadline longer than its own (it computes grpc-timeout from a stale clock).
+// channel, as a thread per client would starve on two cores. Once stopped, calls still running
+// after kStopGrace are cancelled.
 class Load {
  public:
   Load(FaultTest& test, LoadOptions options);
@@ -128,6 +130,7 @@ class Load {
 
  private:
   struct Slot;
+  static constexpr absl::Duration kStopGrace = absl::Seconds(10);
   void Drive(size_t channel, std::vector<int> clients);
   void Send(Slot& slot, ::grpc::CompletionQueue& cq);
 
@@ -161,6 +164,9 @@ class FaultTest : public ::testing::Test {
 
   // Starts walletd on the cluster (these flags after the defaults) and points the channels at it.
   void StartWalletd(const std::vector<std::string>& extra = {});
+  // Lowers the priority of walletd (when it next starts) and of the server, so that the test's
+  // clients are never starved of CPU, as if they ran on machines of their own.
+  void YieldToClients();
   // Opens `count` wallets in EUR holding `balance` each.
   void OpenWallets(int count, int64_t balance);
   std::unique_ptr<Load> StartLoad(const LoadOptions& options) {
@@ -192,6 +198,7 @@ class FaultTest : public ::testing::Test {
 
  private:
   absl::Time test_started_;
+  bool niced_ = false;
   std::vector<std::string> figures_;
   std::mutex mu_;  // Guards the channels and the book.
   std::vector<std::shared_ptr<wallet::v1::WalletService::Stub>> stubs_;
