@@ -470,7 +470,8 @@ void FaultTest::YieldToClients() {
   // New backends inherit the postmaster's niceness.
   const pid_t postmaster = cluster_->Postmaster();
   ASSERT_GT(postmaster, 0);
-  ASSERT_EQ(setpriority(PRIO_PROCESS, static_cast<id_t>(postmaster), kNiceness), 0) << strerror(errno);
+  ASSERT_EQ(setpriority(PRIO_PROCESS, static_cast<id_t>(postmaster), kNiceness), 0)
+      << strerror(errno);
   for (pid_t child : cluster_->Children(postmaster)) {
     setpriority(PRIO_PROCESS, static_cast<id_t>(child), kNiceness);
   }
@@ -731,7 +732,7 @@ void FaultTest::CheckInvariants() {
     }
     if (record.Final() != Verdict::kOk) continue;
     if (n == 0) {
-      if (++missing <= kExamplesMax) ADD_FAILURE() << op.request_id << " acknowledged, not in ledger";
+      if (++missing <= kExamplesMax) ADD_FAILURE() << op.request_id << " acknowledged, not found";
       continue;
     }
     if (n > 1) ++twice;

@@ -154,9 +154,10 @@ class FaultTest : public ::testing::Test {
   static std::string Outcomes(const std::vector<Record>& records);
 
  protected:
-  static constexpr int kPoolMax = 8;       // walletd's --pool_max in these tests.
-  static constexpr int kChannels = 4;      // Each its own TCP connection to walletd.
   friend class Load;
+  static constexpr int kPoolMax = 8;   // walletd's --pool_max in these tests.
+  static constexpr int kChannels = 4;  // Each its own TCP connection to walletd.
+  // Serving again after a fault, on its own: health refreshes every second by default.
   static constexpr absl::Duration kRecoveryMax = absl::Seconds(5);
 
   void SetUp() override;
@@ -203,8 +204,7 @@ class FaultTest : public ::testing::Test {
   std::mutex mu_;  // Guards the channels and the book.
   std::vector<std::shared_ptr<wallet::v1::WalletService::Stub>> stubs_;
   std::shared_ptr<::grpc::Channel> health_channel_;
-  std::map<std::string, Record> book_;
-  int64_t settled_ = 0;
+  std::map<std::string, Record> book_;  // By request id: every call the test made.
 };
 
 }  // namespace walletd::testing::fault

@@ -179,7 +179,9 @@ TEST_F(FaultTest, TightDeadlinesDoNotLockOthersOut) {
   auto received = [&] {
     std::ifstream log(server_log);
     int64_t n = 0;
-    for (std::string line; std::getline(log, line);) n += line.find("connection received") != std::string::npos;
+    for (std::string line; std::getline(log, line);) {
+      n += line.find("connection received") != std::string::npos;
+    }
     return n;
   };
   // pg_stat_database.sessions counts sessions established; read outside any cached snapshot.
