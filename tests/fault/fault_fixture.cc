@@ -305,6 +305,9 @@ void Load::Send(Slot& slot, ::grpc::CompletionQueue& cq) {
   slot.attempt.timeout = options_.timeout;
   slot.ctx = std::make_unique<::grpc::ClientContext>();
   slot.cancelled = false;
+  slot.transfer.Clear();
+  slot.deposit.Clear();
+  slot.withdraw.Clear();
   slot.attempt.sent = absl::Now();
   if (options_.timeout != absl::InfiniteDuration()) {
     slot.ctx->set_deadline(absl::ToChronoTime(slot.attempt.sent + options_.timeout));
