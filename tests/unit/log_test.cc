@@ -18,7 +18,7 @@ namespace {
 std::string LineWith(std::string_view value) {
   FILE* file = std::tmpfile();
   EXPECT_NE(file, nullptr);
-  Logger logger(LogLevel::kInfo, fileno(file));
+  JsonLogger logger(LogLevel::kInfo, fileno(file));
   logger.Log(LogLevel::kInfo, "test", {{"v", value}});
   std::rewind(file);
   std::string line;
@@ -67,7 +67,7 @@ TEST(LoggerTest, KeepsValidUtf8AndReplacesEachInvalidByte) {
 TEST(LoggerTest, KeysAndMessagesAreEscapedToo) {
   FILE* file = std::tmpfile();
   ASSERT_NE(file, nullptr);
-  Logger logger(LogLevel::kInfo, fileno(file));
+  JsonLogger logger(LogLevel::kInfo, fileno(file));
   logger.Log(LogLevel::kWarn, "bad \xFF message", {{"k\xC3", "v"}, {"n", int64_t{-3}}});
   std::rewind(file);
   char buf[4096];
