@@ -1,13 +1,20 @@
 #include "adapters/grpc/wallet_service.h"
 
+#include <grpc/grpc.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "adapters/grpc/convert.h"
+#include "adapters/grpc/library_log.h"
 #include "adapters/grpc/status.h"
 #include "domain/errors.h"
 #include "domain/text.h"
@@ -67,10 +74,10 @@ struct Method {
   using RequestType = Request;
   using ResponseType = Response;
   const char* name;
-  void (v1::WalletService::AsyncService::*request)(::grpc::ServerContext*, Request*,
-                                                   ::grpc::ServerAsyncResponseWriter<Response>*,
-                                                   ::grpc::CompletionQueue*,
-                                                   ::grpc::ServerCompletionQueue*, void*);
+  void (RawWalletService::*request)(::grpc::ServerContext*, ::grpc::ByteBuffer*,
+                                    ::grpc::ServerAsyncResponseWriter<::grpc::ByteBuffer>*,
+                                    ::grpc::CompletionQueue*, ::grpc::ServerCompletionQueue*,
+                                    void*);
   absl::Status (*work)(const UseCases&, Context&, const Request&, Response*);
 };
 
@@ -88,7 +95,7 @@ absl::Status MoveOneWallet(Handler& handler, Context& ctx, const Request& reques
 }
 
 const Method<v1::CreateWalletRequest, v1::CreateWalletResponse> kCreateWallet{
-    "CreateWallet", &v1::WalletService::AsyncService::RequestCreateWallet,
+    "CreateWallet", &RawWalletService::RequestCreateWallet,
     [](const UseCases& use_cases, Context& ctx, const v1::CreateWalletRequest& request,
        v1::CreateWalletResponse* response) -> absl::Status {
       auto result = use_cases.create_wallet(ctx, {request.request_id(), request.currency()});
@@ -99,21 +106,21 @@ const Method<v1::CreateWalletRequest, v1::CreateWalletResponse> kCreateWallet{
     }};
 
 const Method<v1::DepositRequest, v1::DepositResponse> kDeposit{
-    "Deposit", &v1::WalletService::AsyncService::RequestDeposit,
+    "Deposit", &RawWalletService::RequestDeposit,
     [](const UseCases& use_cases, Context& ctx, const v1::DepositRequest& request,
        v1::DepositResponse* response) {
       return MoveOneWallet(use_cases.deposit, ctx, request, response);
     }};
 
 const Method<v1::WithdrawRequest, v1::WithdrawResponse> kWithdraw{
-    "Withdraw", &v1::WalletService::AsyncService::RequestWithdraw,
+    "Withdraw", &RawWalletService::RequestWithdraw,
     [](const UseCases& use_cases, Context& ctx, const v1::WithdrawRequest& request,
        v1::WithdrawResponse* response) {
       return MoveOneWallet(use_cases.withdraw, ctx, request, response);
     }};
 
 const Method<v1::TransferRequest, v1::TransferResponse> kTransfer{
-    "Transfer", &v1::WalletService::AsyncService::RequestTransfer,
+    "Transfer", &RawWalletService::RequestTransfer,
     [](const UseCases& use_cases, Context& ctx, const v1::TransferRequest& request,
        v1::TransferResponse* response) -> absl::Status {
       auto result = use_cases.transfer(
@@ -128,7 +135,7 @@ const Method<v1::TransferRequest, v1::TransferResponse> kTransfer{
     }};
 
 const Method<v1::BalanceRequest, v1::BalanceResponse> kBalance{
-    "Balance", &v1::WalletService::AsyncService::RequestBalance,
+    "Balance", &RawWalletService::RequestBalance,
     [](const UseCases& use_cases, Context& ctx, const v1::BalanceRequest& request,
        v1::BalanceResponse* response) -> absl::Status {
       auto wallet = use_cases.balance(ctx, {request.wallet_id()});
@@ -138,7 +145,7 @@ const Method<v1::BalanceRequest, v1::BalanceResponse> kBalance{
     }};
 
 const Method<v1::GetTransferRequest, v1::GetTransferResponse> kGetTransfer{
-    "GetTransfer", &v1::WalletService::AsyncService::RequestGetTransfer,
+    "GetTransfer", &RawWalletService::RequestGetTransfer,
     [](const UseCases& use_cases, Context& ctx, const v1::GetTransferRequest& request,
        v1::GetTransferResponse* response) -> absl::Status {
       auto transfer = use_cases.get_transfer(ctx, {request.transfer_id()});
@@ -148,7 +155,7 @@ const Method<v1::GetTransferRequest, v1::GetTransferResponse> kGetTransfer{
     }};
 
 const Method<v1::ListTransfersRequest, v1::ListTransfersResponse> kListTransfers{
-    "ListTransfers", &v1::WalletService::AsyncService::RequestListTransfers,
+    "ListTransfers", &RawWalletService::RequestListTransfers,
     [](const UseCases& use_cases, Context& ctx, const v1::ListTransfersRequest& request,
        v1::ListTransfersResponse* response) -> absl::Status {
       auto page = use_cases.list_transfers(
@@ -161,6 +168,13 @@ const Method<v1::ListTransfersRequest, v1::ListTransfersResponse> kListTransfers
 
 // Calls of each method gRPC may hand over at once; each call handed over asks for the next one.
 constexpr int kAwaitedPerMethod = 8;
+
+// On shutdown, once every call is answered, how long the connections stay open before they are
+// closed: time for the last answers to leave the machine. gRPC would otherwise keep an idle
+// connection until its client acknowledges the server's goodbye (a GOAWAY and a PING), which a
+// gRPC C++ client without a call in flight reads only at its backup poll, every 5 s: walletd's
+// exit took as long as that, up to the shutdown grace period.
+constexpr absl::Duration kConnectionsLinger = absl::Milliseconds(100);
 
 }  // namespace
 
@@ -178,7 +192,10 @@ class WalletService::Call {
   virtual ~Call() = default;
 
   // Asks gRPC for the next call of this method, into this object.
-  virtual void Await() = 0;
+  void Await() {
+    service_.Awaiting(+1);
+    AskForNext();
+  }
   virtual const char* method() const = 0;
 
   void On(Event event, bool ok) {
@@ -186,37 +203,94 @@ class WalletService::Call {
       case Event::kMatched:
         // Not ok: the server is shutting down and this call never started (nor will kDone come).
         if (!ok) {
+          WalletService& service = service_;
           delete this;
+          service.Awaiting(-1);
           return;
         }
+        service_.InFlight(+1);  // Before Awaiting(-1): the service never looks idle meanwhile.
         Fresh()->Await();
+        service_.Awaiting(-1);
         Matched();
         return;
       case Event::kDone:
-        // The client went away or the server cancelled the call; a running use case sees it.
+        // The client went away, its deadline passed, or the server cancelled the call. A running
+        // use case sees it; a waiting call leaves the queue now, not when its turn comes.
         if (sctx_.IsCancelled()) {
           cancelled_.store(true);
           if (ctx_ready_.load()) ctx_->Cancel();
+          service_.Withdraw(this);
         }
         break;
       case Event::kFinished:
         break;
     }
-    if (events_left_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (events_left_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      WalletService& service = service_;
+      delete this;
+      service.InFlight(-1);
+    }
   }
 
-  // On a thread with a run slot: runs the use case, then finishes the call.
-  void Run() {
+  absl::Time deadline() const { return ctx_->deadline(); }
+  bool cancelled() const { return cancelled_.load(); }
+
+  // On a thread with a run slot: runs the use case, then finishes the call. Returns how long the
+  // use case ran; zero when it did not run.
+  absl::Duration Run() {
     running_ = absl::Now();
-    absl::Status status = ctx_->Alive();  // It may have expired or been cancelled while queued.
-    if (status.ok()) status = Work(*ctx_);
-    service_.admission_.Leave();
+    absl::Status status = ctx_->Alive();  // It may have expired or been cancelled just now.
+    absl::Duration ran = absl::ZeroDuration();
+    if (status.ok()) {
+      status = Work(*ctx_);
+      ran = absl::Now() - running_;
+    }
     Complete(status);
+    return ran;
+  }
+
+  // Answers a call that never ran: refused, dropped from the queue, or abandoned by its client.
+  void Refuse() {
+    Complete(DomainError(absl::StatusCode::kResourceExhausted, reason::kOverloaded,
+                         "too many calls in flight; retry with backoff"));
+  }
+  void Drop(CallQueue<Call*>::Drop why) {
+    switch (why) {
+      case CallQueue<Call*>::Drop::kExpired:
+        Abandon();
+        return;
+      case CallQueue<Call*>::Drop::kUnmeetable:
+        Complete(DomainError(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
+                             "not started: too little of the call's deadline was left for it to "
+                             "finish at the pace calls run now"));
+        return;
+      case CallQueue<Call*>::Drop::kTooOld:
+      case CallQueue<Call*>::Drop::kEvicted:
+        Complete(DomainError(absl::StatusCode::kResourceExhausted, reason::kOverloaded,
+                             "not started: walletd is overloaded and the call waited too long "
+                             "for a worker; retry with backoff"));
+        return;
+    }
+  }
+  void Abandon() {
+    if (absl::Now() >= ctx_->deadline()) {
+      Complete(DomainError(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
+                           "the call's deadline passed before a worker was free"));
+    } else {
+      Complete(DomainError(absl::StatusCode::kCancelled, reason::kCancelled,
+                           "the call was cancelled before a worker was free"));
+    }
   }
 
  protected:
+  virtual void AskForNext() = 0;
   virtual Call* Fresh() = 0;
+  // The request from the bytes received: RESOURCE_EXHAUSTED / REQUEST_TOO_LARGE or
+  // INVALID_ARGUMENT / MALFORMED_REQUEST when they are no request of the method's type.
+  virtual absl::Status Parse() = 0;
   virtual absl::Status Work(Context& ctx) = 0;
+  // The response into bytes to send.
+  virtual absl::Status Serialize() = 0;
   virtual void Finish(const ::grpc::Status& status) = 0;
 
   WalletService& service_;
@@ -234,16 +308,16 @@ class WalletService::Call {
     ctx_ready_.store(true);
     if (cancelled_.load()) ctx_->Cancel();
     sctx_.AddInitialMetadata(kRequestIdHeader, ctx_->request_id());
-    if (!service_.admission_.TryEnter()) {
-      Complete(DomainError(absl::StatusCode::kResourceExhausted, reason::kOverloaded,
-                           "too many calls in flight; retry with backoff"));
+    if (absl::Status parsed = Parse(); !parsed.ok()) {
+      Complete(parsed);
       return;
     }
     service_.Enqueue(this);
   }
 
   // Logs the call and finishes it; the Call may be gone as soon as this returns.
-  void Complete(const absl::Status& status) {
+  void Complete(absl::Status status) {
+    if (status.ok()) status = Serialize();
     const std::string reason = ReportedReason(status);
     const absl::Time now = absl::Now();
     const double ms = absl::ToDoubleMilliseconds(now - started_);
@@ -283,42 +357,71 @@ class WalletService::MethodCall final : public Call {
   MethodCall(WalletService& service, const Method<Request, Response>& method)
       : Call(service), method_(method) {}
 
-  void Await() override {
-    sctx_.AsyncNotifyWhenDone(&done_);
-    ::grpc::ServerCompletionQueue* cq = service_.cq_.get();
-    (service_.async_.*method_.request)(&sctx_, &request_, &writer_, cq, cq, &matched_);
-  }
   const char* method() const override { return method_.name; }
 
  private:
+  void AskForNext() override {
+    sctx_.AsyncNotifyWhenDone(&done_);
+    ::grpc::ServerCompletionQueue* cq = service_.cq_.get();
+    (service_.raw_.*method_.request)(&sctx_, &request_bytes_, &writer_, cq, cq, &matched_);
+  }
   Call* Fresh() override { return new MethodCall(service_, method_); }
+  absl::Status Parse() override {
+    const size_t size = request_bytes_.Length();
+    if (size > service_.options_.request_bytes_max) {
+      return DomainError(absl::StatusCode::kResourceExhausted, reason::kRequestTooLarge,
+                         absl::StrFormat("the request has %d bytes; walletd takes at most %d",
+                                         size, service_.options_.request_bytes_max));
+    }
+    bool parsed = false;
+    {
+      ::grpc::ProtoBufferReader reader(&request_bytes_);
+      ParsingClientBytes scope;
+      parsed = reader.status().ok() && request_.ParseFromZeroCopyStream(&reader);
+    }
+    request_bytes_.Clear();
+    if (!parsed) {
+      return InvalidArgument(reason::kMalformedRequest,
+                             absl::StrCat("the request is no ", request_.GetTypeName(),
+                                          ": undecodable bytes, or a string that is not UTF-8"));
+    }
+    return absl::OkStatus();
+  }
   absl::Status Work(Context& ctx) override {
     return method_.work(service_.use_cases_, ctx, request_, &response_);
   }
+  absl::Status Serialize() override {
+    bool own_buffer = false;
+    const ::grpc::Status status =
+        ::grpc::SerializationTraits<Response>::Serialize(response_, &response_bytes_, &own_buffer);
+    if (status.ok()) return absl::OkStatus();
+    return absl::InternalError(
+        absl::StrCat("cannot serialize the response: ", status.error_message()));
+  }
   void Finish(const ::grpc::Status& status) override {
     if (status.ok()) {
-      writer_.Finish(response_, status, &finished_);
+      writer_.Finish(response_bytes_, status, &finished_);
     } else {
       writer_.FinishWithError(status, &finished_);
     }
   }
 
   const Method<Request, Response>& method_;
+  ::grpc::ByteBuffer request_bytes_;
   Request request_;
   Response response_;
-  ::grpc::ServerAsyncResponseWriter<Response> writer_{&sctx_};
+  ::grpc::ByteBuffer response_bytes_;
+  ::grpc::ServerAsyncResponseWriter<::grpc::ByteBuffer> writer_{&sctx_};
 };
 
 WalletService::WalletService(UseCases use_cases, ServiceOptions options, Logger& logger)
-    : use_cases_(use_cases),
-      options_(options),
-      logger_(logger),
-      admission_(options.running_max, options.queued_max) {}
+    : use_cases_(use_cases), options_(options), logger_(logger), queue_(options.queue) {}
 
 WalletService::~WalletService() { Stop(); }
 
 void WalletService::Register(::grpc::ServerBuilder& builder) {
-  builder.RegisterService(&async_);
+  builder.RegisterService(&raw_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kTransportBytesMax));
   cq_ = builder.AddCompletionQueue();
 }
 
@@ -351,19 +454,101 @@ void WalletService::Loop() {
 }
 
 void WalletService::Enqueue(Call* call) {
+  std::vector<Dropped> dropped;
   std::unique_lock<std::mutex> lock(mu_);
-  queued_.push_back(call);
+  if (call->cancelled()) {  // Its kDone came first and found nothing to withdraw.
+    lock.unlock();
+    call->Abandon();
+    return;
+  }
+  // With a run slot free the call runs now whatever the queue's length (queued_max may be 0).
+  const size_t length_max = running_ < options_.running_max
+                                ? SIZE_MAX
+                                : static_cast<size_t>(options_.queued_max);
+  if (!queue_.Push(call, call->deadline(), absl::Now(), length_max, &dropped)) {
+    lock.unlock();
+    call->Refuse();
+    return;
+  }
   // Whoever queues or finishes a call looks for the next one under the same lock: no call waits
   // while a run slot is free.
-  while (running_ < options_.running_max && !queued_.empty()) {
-    Call* next = queued_.front();
-    queued_.pop_front();
+  while (running_ < options_.running_max) {
+    std::optional<Call*> next = queue_.Pop(absl::Now(), &dropped);
+    if (!next.has_value()) break;
     ++running_;
     lock.unlock();
-    next->Run();
+    Answer(dropped);
+    dropped.clear();
+    const absl::Duration ran = (*next)->Run();
     lock.lock();
     --running_;
+    if (ran > absl::ZeroDuration()) queue_.RecordRun(ran);
   }
+  lock.unlock();
+  Answer(dropped);
+}
+
+void WalletService::Withdraw(Call* call) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!queue_.Remove(call)) return;  // Not waiting: running, answered, or not queued yet.
+  }
+  call->Abandon();
+}
+
+void WalletService::Answer(const std::vector<Dropped>& dropped) {
+  for (const Dropped& d : dropped) d.item->Drop(d.why);
+}
+
+void WalletService::Awaiting(int delta) {
+  std::lock_guard<std::mutex> lock(flight_mu_);
+  awaiting_ += delta;
+  if (awaiting_ == 0) flight_changed_.notify_all();
+}
+
+void WalletService::InFlight(int delta) {
+  std::lock_guard<std::mutex> lock(flight_mu_);
+  in_flight_ += delta;
+  if (in_flight_ == 0) flight_changed_.notify_all();
+}
+
+bool WalletService::WaitUntilIdle(absl::Time until) {
+  std::unique_lock<std::mutex> lock(flight_mu_);
+  // No call awaited means gRPC has failed every request for the next call: it accepts no more.
+  auto idle = [this] { return awaiting_ == 0 && in_flight_ == 0; };
+  flight_changed_.wait_until(lock, absl::ToChronoTime(until),
+                             [&] { return server_down_ || idle(); });
+  return !server_down_ && idle();
+}
+
+void WalletService::Shutdown(::grpc::Server& server, absl::Time grace_end) {
+  const absl::Time began = absl::Now();
+  bool closed = false;
+  std::thread closer;
+  if (!threads_.empty()) {
+    closer = std::thread([&] {
+      if (!WaitUntilIdle(grace_end)) return;
+      const absl::Time linger_end = std::min(absl::Now() + kConnectionsLinger, grace_end);
+      std::unique_lock<std::mutex> lock(flight_mu_);
+      flight_changed_.wait_until(lock, absl::ToChronoTime(linger_end), [&] { return server_down_; });
+      if (server_down_) return;
+      lock.unlock();
+      // Closes the connections still open; the server object outlives this thread.
+      grpc_server_cancel_all_calls(server.c_server());
+      closed = true;
+    });
+  }
+  server.Shutdown(absl::ToChronoTime(grace_end));
+  {
+    std::lock_guard<std::mutex> lock(flight_mu_);
+    server_down_ = true;
+  }
+  flight_changed_.notify_all();
+  if (closer.joinable()) closer.join();
+  Stop();
+  logger_.Log(LogLevel::kInfo, "calls drained",
+              {{"drain_ms", absl::ToDoubleMilliseconds(absl::Now() - began)},
+               {"idle_connections_closed", closed}});
 }
 
 void WalletService::Stop() {

@@ -1,17 +1,19 @@
 #pragma once
 
 #include <grpcpp/completion_queue.h>
+#include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
-#include <deque>
+#include <condition_variable>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
-#include "adapters/grpc/admission.h"
-#include "adapters/system/log.h"
+#include "adapters/grpc/call_queue.h"
+#include "adapters/system/logger.h"
 #include "application/balance.h"
 #include "application/create_wallet.h"
 #include "application/deposit.h"
@@ -34,27 +36,53 @@ struct UseCases {
   ListTransfersHandler& list_transfers;
 };
 
+// Requests are small; anything larger is a mistake or an attack, answered RESOURCE_EXHAUSTED /
+// REQUEST_TOO_LARGE by walletd itself.
+inline constexpr size_t kRequestBytesMax = 64 * 1024;
+// What gRPC's transport takes before walletd sees a request at all; beyond it gRPC refuses the
+// body on its own (RESOURCE_EXHAUSTED without ErrorInfo, no call line). gRPC's own default: it
+// bounds the memory one request can hold while it is read.
+inline constexpr size_t kTransportBytesMax = 4 * 1024 * 1024;
+static_assert(kRequestBytesMax < kTransportBytesMax, "walletd must see the oversize requests");
+
+// wallet.v1.WalletService with every method taking and giving raw bytes.
+using RawWalletService = wallet::v1::WalletService::WithRawMethod_CreateWallet<
+    wallet::v1::WalletService::WithRawMethod_Deposit<
+        wallet::v1::WalletService::WithRawMethod_Withdraw<
+            wallet::v1::WalletService::WithRawMethod_Transfer<
+                wallet::v1::WalletService::WithRawMethod_Balance<
+                    wallet::v1::WalletService::WithRawMethod_GetTransfer<
+                        wallet::v1::WalletService::WithRawMethod_ListTransfers<
+                            wallet::v1::WalletService::Service>>>>>>>;
+
 struct ServiceOptions {
   // The deadline of a call that brings none.
   absl::Duration default_deadline = absl::Seconds(10);
   // Calls running at once and calls waiting to run.
   int running_max = 16;
   int queued_max = 128;
+  // Which waiting call runs next, and when one waited too long (see CallQueue).
+  QueueOptions queue;
+  size_t request_bytes_max = kRequestBytesMax;
 };
 
-// wallet.v1.WalletService on gRPC's completion-queue API. It only translates: request fields into
+// wallet.v1.WalletService on gRPC's completion-queue API. It only translates: request bytes into
 // use case commands, results into responses, statuses into gRPC statuses with an ErrorInfo. Each
 // call gets a Context with its deadline (or the default), its cancellation and its request id
 // (x-request-id metadata, or a new one, echoed in the response metadata), and leaves one log line.
 //
+// Requests arrive as raw bytes and walletd parses them itself, so that a body that is no request
+// of the method's type (or too large) gets walletd's answer, ErrorInfo and log line like any other
+// error, instead of gRPC's bare INTERNAL "Unable to parse request".
+//
 // Threads: running_max + 1 own threads wait on one completion queue. The thread that reads a new
 // call runs it while fewer than running_max run, so a call is not handed between threads on its
-// way in or out; otherwise it waits in a FIFO queue and the next thread to finish a call takes
-// it. One thread is always left to read calls, refuse the excess and notice cancellations. Use
-// cases block on the database, which is why they never run on gRPC's own threads.
+// way in or out; otherwise it waits in the CallQueue and the next thread to finish a call takes
+// the next one. One thread is always left to read calls, refuse the excess and notice
+// cancellations; a call cancelled, or whose deadline passes, while it waits leaves the queue at
+// once. Use cases block on the database, which is why they never run on gRPC's own threads.
 //
-// Order: Register(builder), builder.BuildAndStart(), Start(); to stop, server->Shutdown() (which
-// returns once every call finished), then Stop().
+// Order: Register(builder), builder.BuildAndStart(), Start(); to stop, Shutdown(server, ...).
 class WalletService {
  public:
   WalletService(UseCases use_cases, ServiceOptions options, Logger& logger);
@@ -62,31 +90,52 @@ class WalletService {
   WalletService(const WalletService&) = delete;
   WalletService& operator=(const WalletService&) = delete;
 
+  // Registers the service and its completion queue, and sets the transport's size limit.
   void Register(::grpc::ServerBuilder& builder);
   void Start();
-  void Stop();
+  // Stops `server`, the server this service was registered with: no call is accepted from now
+  // on, calls already accepted finish until grace_end (then they are cancelled), and as soon as
+  // none is left every connection is closed, without waiting for idle clients to acknowledge the
+  // server's goodbye (see the .cc); then the threads stop. Returns once all of that is done.
+  void Shutdown(::grpc::Server& server, absl::Time grace_end);
 
  private:
   class Call;
   template <class Request, class Response>
   class MethodCall;
+  using Dropped = CallQueue<Call*>::Dropped;
 
   void Loop();
   // Queues an admitted call, then runs queued calls on this thread while a run slot is free.
   void Enqueue(Call* call);
+  // Takes a call cancelled by its client (or its deadline) out of the queue and answers it.
+  void Withdraw(Call* call);
+  void Answer(const std::vector<Dropped>& dropped);
+  // In-flight bookkeeping for Shutdown().
+  void Awaiting(int delta);
+  void InFlight(int delta);
+  // Until no call can arrive any more and none is in flight, the server is down, or `until`;
+  // true when the server is not down yet.
+  bool WaitUntilIdle(absl::Time until);
+  void Stop();
 
   UseCases use_cases_;
   const ServiceOptions options_;
   Logger& logger_;
-  Admission admission_;
-  wallet::v1::WalletService::AsyncService async_;
+  RawWalletService raw_;
   std::unique_ptr<::grpc::ServerCompletionQueue> cq_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;
 
   std::mutex mu_;
-  std::deque<Call*> queued_;  // Guarded by mu_.
-  int running_ = 0;           // Guarded by mu_.
+  CallQueue<Call*> queue_;  // Guarded by mu_.
+  int running_ = 0;         // Guarded by mu_.
+
+  std::mutex flight_mu_;
+  std::condition_variable flight_changed_;
+  int awaiting_ = 0;   // Calls asked of gRPC and not yet handed over; guarded by flight_mu_.
+  int in_flight_ = 0;  // Calls handed over and not yet done with; guarded by flight_mu_.
+  bool server_down_ = false;  // Server::Shutdown returned; guarded by flight_mu_.
 };
 
 }  // namespace walletd::grpc_adapter

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -70,7 +71,7 @@ bool LogLimiter::Admit(absl::Time now, int64_t* dropped) {
   return true;
 }
 
-void Logger::Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+void JsonLogger::Write(LogLevel level, std::string_view msg, std::span<const LogField> fields) {
   if (!Enabled(level)) return;
   static constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
   std::string line = "{\"ts\":\"";
@@ -105,6 +106,20 @@ void Logger::Log(LogLevel level, std::string_view msg, std::initializer_list<Log
     p += n;
     left -= static_cast<size_t>(n);
   }
+}
+
+void RateLimitedLogger::Write(LogLevel level, std::string_view msg,
+                              std::span<const LogField> fields) {
+  if (!Enabled(level)) return;
+  int64_t dropped = 0;
+  if (!limiter_.Admit(absl::Now(), &dropped)) return;
+  if (dropped == 0) {
+    inner_.Write(level, msg, fields);
+    return;
+  }
+  std::vector<LogField> with_dropped(fields.begin(), fields.end());
+  with_dropped.push_back({"dropped", dropped});
+  inner_.Write(level, msg, with_dropped);
 }
 
 }  // namespace walletd

@@ -3,33 +3,26 @@
 // concurrent calls never interleave.
 
 #include <cstdint>
-#include <initializer_list>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include "absl/time/time.h"
+#include "adapters/system/logger.h"
 
 namespace walletd {
-
-enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 // "debug", "info", "warn" or "error"; false for anything else.
 bool ParseLogLevel(std::string_view text, LogLevel* level);
 
-struct LogField {
-  std::string_view key;
-  std::variant<std::string_view, int64_t, double, bool> value;
-};
-
-class Logger {
+// {"ts":"<RFC 3339>","level":"info","msg":"...", fields...} per line on `fd`.
+class JsonLogger final : public Logger {
  public:
-  explicit Logger(LogLevel level_min, int fd = 2) : level_min_(level_min), fd_(fd) {}
+  explicit JsonLogger(LogLevel level_min, int fd = 2) : level_min_(level_min), fd_(fd) {}
 
-  bool Enabled(LogLevel level) const { return level >= level_min_; }
-  // {"ts":"<RFC 3339>","level":"info","msg":"...", fields...}
-  void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
+  bool Enabled(LogLevel level) const override { return level >= level_min_; }
+  void Write(LogLevel level, std::string_view msg, std::span<const LogField> fields) override;
 
  private:
   const LogLevel level_min_;
@@ -57,6 +50,21 @@ class LogLimiter {
   absl::Time window_start_ = absl::InfinitePast();  // Guarded by mu_.
   int admitted_ = 0;                                 // In this window; guarded by mu_.
   int64_t dropped_ = 0;                              // Since the last admitted; guarded by mu_.
+};
+
+// Passes at most lines_max lines per window on to `inner` and drops the rest; the first line
+// after a drop carries "dropped": how many were lost. For lines others can provoke at will.
+class RateLimitedLogger final : public Logger {
+ public:
+  RateLimitedLogger(Logger& inner, int lines_max, absl::Duration window)
+      : inner_(inner), limiter_(lines_max, window) {}
+
+  bool Enabled(LogLevel level) const override { return inner_.Enabled(level); }
+  void Write(LogLevel level, std::string_view msg, std::span<const LogField> fields) override;
+
+ private:
+  Logger& inner_;
+  LogLimiter limiter_;
 };
 
 }  // namespace walletd

@@ -24,6 +24,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "adapters/grpc/library_log.h"
 #include "adapters/grpc/wallet_service.h"
 #include "adapters/postgres/migrator.h"
 #include "adapters/postgres/pool.h"
@@ -51,6 +52,12 @@ ABSL_FLAG(std::string, isolation, "read-committed",
           "transaction isolation: read-committed, repeatable-read or serializable");
 ABSL_FLAG(int, workers, 0, "threads running calls (0: as many as pool_max)");
 ABSL_FLAG(int, queue_max, 128, "calls waiting for a worker before new ones get RESOURCE_EXHAUSTED");
+ABSL_FLAG(std::string, queue_order, "lifo",
+          "which waiting call runs next: fifo, or lifo (first in, first out until the queue stays "
+          "longer than 5 ms for 100 ms; then the newest first, and a full queue drops its oldest)");
+ABSL_FLAG(int, queue_wait_max_ms, 0,
+          "while the queue is overloaded, a call that waited longer is refused with "
+          "RESOURCE_EXHAUSTED (0: never)");
 ABSL_FLAG(int, shutdown_grace_ms, 10000, "on SIGTERM, how long in-flight calls may take to finish");
 ABSL_FLAG(bool, migrate, true, "apply pending schema migrations on start");
 ABSL_FLAG(bool, migrate_only, false, "apply pending migrations and exit");
@@ -61,10 +68,15 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info (one line per call), warn
 namespace walletd {
 namespace {
 
+// gRPC's and protobuf's own log lines pass at most this many per window.
+constexpr int kLibraryLinesMax = 50;
+constexpr absl::Duration kLibraryLinesWindow = absl::Seconds(1);
+
 constexpr const char* kFlagNames[] = {
     "listen", "dsn", "pool_min", "pool_max", "pool_acquire_timeout_ms", "connect_timeout_ms",
     "statement_timeout_ms", "default_deadline_ms", "tx_attempts_max", "tx_backoff_base_ms",
-    "tx_backoff_max_ms", "isolation", "workers", "queue_max", "shutdown_grace_ms", "migrate",
+    "tx_backoff_max_ms", "isolation", "workers", "queue_max", "queue_order", "queue_wait_max_ms",
+    "shutdown_grace_ms", "migrate",
     "migrate_only", "migrate_timeout_ms", "health_interval_ms", "log_level"};
 
 // Every flag may also come from WALLETD_<FLAG> in the environment; the command line wins.
@@ -84,6 +96,13 @@ bool ApplyEnvironment(std::string* error) {
 }
 
 absl::Duration Ms(const absl::Flag<int>& flag) { return absl::Milliseconds(absl::GetFlag(flag)); }
+
+bool ParseQueueOrder(const std::string& text, grpc_adapter::QueueOrder* order) {
+  if (text == "fifo") *order = grpc_adapter::QueueOrder::kFifo;
+  else if (text == "lifo") *order = grpc_adapter::QueueOrder::kAdaptiveLifo;
+  else return false;
+  return true;
+}
 
 bool ParseIsolation(const std::string& text, Isolation* isolation) {
   if (text == "read-committed") *isolation = Isolation::kReadCommitted;
@@ -127,6 +146,12 @@ int Run() {
     std::cerr << "walletd: --isolation must be read-committed, repeatable-read or serializable\n";
     return 2;
   }
+  grpc_adapter::QueueOrder queue_order;
+  if (!ParseQueueOrder(absl::GetFlag(FLAGS_queue_order), &queue_order) ||
+      absl::GetFlag(FLAGS_queue_wait_max_ms) < 0) {
+    std::cerr << "walletd: --queue_order must be fifo or lifo, --queue_wait_max_ms >= 0\n";
+    return 2;
+  }
   const int pool_max = absl::GetFlag(FLAGS_pool_max);
   const int workers_count = absl::GetFlag(FLAGS_workers) > 0 ? absl::GetFlag(FLAGS_workers) : pool_max;
   if (pool_max < 1 || absl::GetFlag(FLAGS_pool_min) < 0 || absl::GetFlag(FLAGS_pool_min) > pool_max ||
@@ -135,7 +160,11 @@ int Run() {
                  "1 <= tx_attempts_max\n";
     return 2;
   }
-  Logger log(level);
+  // Never destroyed: gRPC's and protobuf's own threads may log until the process ends.
+  Logger& log = *new JsonLogger(level);
+  // Their lines in the same JSON stream, and few enough that no client can flood it.
+  grpc_adapter::RouteLibraryLogs(
+      new RateLimitedLogger(log, kLibraryLinesMax, kLibraryLinesWindow));
   const std::string dsn = absl::GetFlag(FLAGS_dsn);
 
   if (absl::GetFlag(FLAGS_migrate) || absl::GetFlag(FLAGS_migrate_only)) {
@@ -187,6 +216,10 @@ int Run() {
   service_options.default_deadline = Ms(FLAGS_default_deadline_ms);
   service_options.running_max = workers_count;
   service_options.queued_max = absl::GetFlag(FLAGS_queue_max);
+  service_options.queue.order = queue_order;
+  if (absl::GetFlag(FLAGS_queue_wait_max_ms) > 0) {
+    service_options.queue.overloaded_wait_max = Ms(FLAGS_queue_wait_max_ms);
+  }
   grpc_adapter::WalletService service(
       {create_wallet, deposit, withdraw, transfer, balance, get_transfer, list_transfers},
       service_options, log);
@@ -199,9 +232,7 @@ int Run() {
   ::grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), ::grpc::InsecureServerCredentials(), &port);
-  service.Register(builder);
-  // Requests are small; anything large is a mistake or an attack.
-  builder.SetMaxReceiveMessageSize(64 * 1024);
+  service.Register(builder);  // Sets the transport's size limit too.
   std::unique_ptr<::grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     log.Log(LogLevel::kError, "cannot listen", {{"address", absl::GetFlag(FLAGS_listen)}});
@@ -254,8 +285,7 @@ int Run() {
 
   // Stop accepting, let in-flight calls finish within the grace period, then cancel the rest.
   set_serving(false);
-  server->Shutdown(absl::ToChronoTime(absl::Now() + Ms(FLAGS_shutdown_grace_ms)));
-  service.Stop();  // Every call has finished: Shutdown returned.
+  service.Shutdown(*server, absl::Now() + Ms(FLAGS_shutdown_grace_ms));
   pool.Close();
   log.Log(LogLevel::kInfo, "stopped");
   return 0;

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/time/clock.h"
 #include "domain/text.h"
 #include "gtest/gtest.h"
 
@@ -18,7 +19,7 @@ namespace {
 std::string LineWith(std::string_view value) {
   FILE* file = std::tmpfile();
   EXPECT_NE(file, nullptr);
-  Logger logger(LogLevel::kInfo, fileno(file));
+  JsonLogger logger(LogLevel::kInfo, fileno(file));
   logger.Log(LogLevel::kInfo, "test", {{"v", value}});
   std::rewind(file);
   std::string line;
@@ -67,7 +68,7 @@ TEST(LoggerTest, KeepsValidUtf8AndReplacesEachInvalidByte) {
 TEST(LoggerTest, KeysAndMessagesAreEscapedToo) {
   FILE* file = std::tmpfile();
   ASSERT_NE(file, nullptr);
-  Logger logger(LogLevel::kInfo, fileno(file));
+  JsonLogger logger(LogLevel::kInfo, fileno(file));
   logger.Log(LogLevel::kWarn, "bad \xFF message", {{"k\xC3", "v"}, {"n", int64_t{-3}}});
   std::rewind(file);
   char buf[4096];
@@ -96,6 +97,33 @@ TEST(LogLimiterTest, AdmitsLinesMaxPerWindowThenCountsTheDropped) {
   EXPECT_EQ(dropped, 2);
   EXPECT_TRUE(limiter.Admit(t0 + absl::Seconds(11), &dropped));
   EXPECT_EQ(dropped, 0);
+}
+
+// Lines as a test double of the Logger interface sees them.
+class CountingLogger final : public Logger {
+ public:
+  bool Enabled(LogLevel) const override { return true; }
+  void Write(LogLevel, std::string_view, std::span<const LogField> fields) override {
+    ++lines;
+    last_dropped = -1;
+    for (const LogField& field : fields) {
+      if (field.key == "dropped") last_dropped = std::get<int64_t>(field.value);
+    }
+  }
+  int lines = 0;
+  int64_t last_dropped = -1;  // -1: the last line had no "dropped" field.
+};
+
+TEST(RateLimitedLoggerTest, PassesLinesMaxPerWindowAndSaysHowManyItDropped) {
+  CountingLogger inner;
+  RateLimitedLogger limited(inner, /*lines_max=*/2, absl::Milliseconds(200));
+  for (int i = 0; i < 5; ++i) limited.Log(LogLevel::kError, "flood", {{"i", int64_t{i}}});
+  EXPECT_EQ(inner.lines, 2);
+  EXPECT_EQ(inner.last_dropped, -1);
+  absl::SleepFor(absl::Milliseconds(250));  // The next window.
+  limited.Log(LogLevel::kError, "after");
+  EXPECT_EQ(inner.lines, 3);
+  EXPECT_EQ(inner.last_dropped, 3);
 }
 
 }  // namespace

@@ -1,0 +1,168 @@
+// walletd's queue of waiting calls under overload, through a real channel: a call whose deadline
+// passes while it waits leaves at once and never reaches the database; once the queue is
+// overloaded the newest calls run first, and a full queue gives up its oldest call.
+//
+// One worker is tied up on a row lock held by a side session, so that the calls behind it wait
+// for exactly as long as the test decides.
+
+#include <future>
+#include <thread>
+
+#include "tests/e2e/e2e_fixture.h"
+
+namespace walletd::testing {
+namespace {
+
+using ::grpc::StatusCode;
+
+class OverloadTest : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (HasFatalFailure()) return;
+    // One worker, so that one stuck call makes every other one wait.
+    walletd1_ = StartWalletd({"--workers=1", "--pool_max=2", "--queue_max=8"});
+    ASSERT_FALSE(walletd1_->address().empty());
+    stub1_ = StubFor(*walletd1_);
+    locked_ = OpenWallet(100);
+    sink_ = OpenWallet(0);
+    from_ = OpenWallet(1000);
+    to_ = OpenWallet(0);
+  }
+  void TearDown() override {
+    if (holder_) holder_->Exec("ROLLBACK");
+    stub1_.reset();
+    if (walletd1_) {
+      walletd1_->Signal(SIGTERM);
+      EXPECT_EQ(walletd1_->Wait(absl::Seconds(10)), 0);
+    }
+    E2eTest::TearDown();
+  }
+
+  // A transfer from_ -> to_ of 1 with `rid` as its request id and x-request-id, in the
+  // background.
+  std::future<::grpc::Status> Send(const std::string& rid, absl::Duration timeout,
+                                   const std::string& from = "", const std::string& to = "") {
+    wallet::v1::TransferRequest request;
+    request.set_request_id(rid);
+    request.set_from_wallet_id(from.empty() ? from_ : from);
+    request.set_to_wallet_id(to.empty() ? to_ : to);
+    request.mutable_amount()->set_minor_units(1);
+    request.mutable_amount()->set_currency("EUR");
+    return std::async(std::launch::async, [this, request, rid, timeout] {
+      auto ctx = Client(timeout);
+      ctx->AddMetadata("x-request-id", rid);
+      wallet::v1::TransferResponse response;
+      return stub1_->Transfer(ctx.get(), request, &response);
+    });
+  }
+
+  // Ties up the only worker: a transfer out of locked_ waits for the row lock held by holder_.
+  std::future<::grpc::Status> TieUpTheWorker() {
+    holder_ = std::make_unique<Sql>(BaseDsn() + " options='-csearch_path=" + schema_ + "'");
+    holder_->Exec("BEGIN");
+    holder_->Exec("SELECT 1 FROM wallets WHERE id = '" + locked_ + "' FOR UPDATE");
+    auto blocker = Send("blocker", absl::Seconds(20), locked_, sink_);
+    for (int i = 0; i < 500; ++i) {
+      if (sql_->Int("SELECT count(*) FROM pg_stat_activity WHERE " + Mine() +
+                    " AND wait_event_type = 'Lock'") > 0) {
+        return blocker;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "the blocker never waited for the lock";
+    return blocker;
+  }
+  void FreeTheWorker() {
+    holder_->Exec("COMMIT");
+    holder_.reset();
+  }
+
+  // The position of the call line of `rid` in walletd1_'s log, or -1.
+  int LinePosition(const std::string& rid) {
+    const std::vector<std::string> lines = walletd1_->Lines();
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].find("\"request_id\":\"" + rid + "\"") != std::string::npos) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+  std::string LineOf(const std::string& rid) {
+    const int at = LinePosition(rid);
+    return at < 0 ? "" : walletd1_->Lines()[static_cast<size_t>(at)];
+  }
+  int64_t CountTransfers(const std::string& request_id_like) {
+    return sql_->Int("SELECT count(*) FROM transfers WHERE request_id LIKE '" + request_id_like + "'");
+  }
+
+  std::unique_ptr<WalletdProcess> walletd1_;
+  std::unique_ptr<wallet::v1::WalletService::Stub> stub1_;
+  std::unique_ptr<Sql> holder_;
+  std::string locked_, sink_, from_, to_;
+};
+
+TEST_F(OverloadTest, CallsWhoseDeadlinePassesWhileQueuedLeaveAtOnceAndNeverReachTheDatabase) {
+  auto blocker = TieUpTheWorker();
+  std::vector<std::future<::grpc::Status>> late;
+  for (int i = 0; i < 4; ++i) late.push_back(Send("late-" + std::to_string(i), absl::Milliseconds(300)));
+  for (auto& call : late) EXPECT_EQ(call.get().error_code(), StatusCode::DEADLINE_EXCEEDED);
+  // While the worker is still tied up, walletd has answered and logged every one of them: they
+  // left the queue when their deadline passed, not when their turn came.
+  for (int i = 0; i < 4; ++i) {
+    const std::string rid = "late-" + std::to_string(i);
+    ASSERT_TRUE(walletd1_->WaitForLine("\"request_id\":\"" + rid + "\"", absl::Seconds(2))) << rid;
+    EXPECT_NE(LineOf(rid).find("\"code\":\"DEADLINE_EXCEEDED\""), std::string::npos) << LineOf(rid);
+  }
+  FreeTheWorker();
+  EXPECT_TRUE(blocker.get().ok());
+  // A call sent now runs at once: nothing of the late ones is left in the queue.
+  EXPECT_TRUE(Send("after", absl::Seconds(5)).get().ok());
+  EXPECT_EQ(CountTransfers("late-%"), 0);
+  EXPECT_EQ(WireBalance(to_), 1);  // "after" alone.
+  ExpectLedgerMatchesBalances();
+}
+
+TEST_F(OverloadTest, OnceOverloadedTheNewestWaitingCallRunsFirst) {
+  auto blocker = TieUpTheWorker();
+  std::vector<std::future<::grpc::Status>> waiting;
+  for (int i = 1; i <= 4; ++i) {
+    waiting.push_back(Send("order-" + std::to_string(i), absl::Seconds(10)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  }
+  // The oldest has now waited far longer than the 5 ms target for over 100 ms: overloaded.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  FreeTheWorker();
+  EXPECT_TRUE(blocker.get().ok());
+  for (auto& call : waiting) EXPECT_TRUE(call.get().ok());
+  EXPECT_GT(LinePosition("order-3"), LinePosition("order-4"));
+  EXPECT_GT(LinePosition("order-2"), LinePosition("order-3"));
+  EXPECT_GT(LinePosition("order-1"), LinePosition("order-2"));
+  EXPECT_EQ(CountTransfers("order-%"), 4);
+  ExpectLedgerMatchesBalances();
+}
+
+TEST_F(OverloadTest, AFullOverloadedQueueRefusesItsOldestCallNotTheNewest) {
+  auto fill = [&](std::vector<std::future<::grpc::Status>>* calls, const std::string& prefix) {
+    for (int i = 0; i < 8; ++i) {
+      calls->push_back(Send(prefix + std::to_string(i), absl::Seconds(10)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    }
+  };
+  auto blocker = TieUpTheWorker();
+  std::vector<std::future<::grpc::Status>> queued;
+  fill(&queued, "old-");  // The queue (8 places) is full, and has been waiting for 240 ms.
+  auto newest = Send("newest", absl::Seconds(10));
+  // The oldest call makes room, at once and without running.
+  EXPECT_THAT(queued[0].get(), GrpcIs(StatusCode::RESOURCE_EXHAUSTED, reason::kOverloaded));
+  FreeTheWorker();
+  EXPECT_TRUE(blocker.get().ok());
+  EXPECT_TRUE(newest.get().ok());
+  for (size_t i = 1; i < queued.size(); ++i) EXPECT_TRUE(queued[i].get().ok()) << i;
+  EXPECT_EQ(CountTransfers("old-0"), 0);
+  EXPECT_EQ(CountTransfers("old-%"), 7);
+  ExpectLedgerMatchesBalances();
+}
+
+}  // namespace
+}  // namespace walletd::testing
