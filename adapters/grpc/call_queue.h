@@ -21,19 +21,25 @@ enum class QueueOrder {
 
 struct QueueOptions {
   QueueOrder order = QueueOrder::kAdaptiveLifo;
-  // Overload, as CoDel tells it: the oldest waiting call has waited longer than delay_target at
-  // every look during a whole interval (the queue never drained within the target).
+  // Overload: the oldest waiting call has waited longer than its target, the larger of
+  // delay_target and delay_share_target of the time its deadline gave it on arrival. It ends
+  // once the oldest has kept within its target for a whole interval. CoDel's target and interval,
+  // made relative to the deadline: with 5 s deadlines a queue of 30 ms is no overload (FIFO keeps
+  // the tail short: at 32 calls in flight, LIFO from 5 ms on raised walletbench's p99 from 32 to
+  // 110 ms), with 50 ms deadlines it is.
   absl::Duration delay_target = absl::Milliseconds(5);
+  double delay_share_target = 0.25;
   absl::Duration interval = absl::Milliseconds(100);
-  // While overloaded, a call that has waited longer than this is refused rather than run: it
-  // would mostly add delay to the others. InfiniteDuration(): never.
-  absl::Duration overloaded_wait_max = absl::InfiniteDuration();
+  // While overloaded, a call that has waited longer than this share of the time its deadline
+  // gave it is refused (OVERLOADED) rather than run: it has likely lost its turn to newer calls,
+  // and its client can retry or back off while it still has time. 1 or more: never.
+  double overloaded_wait_share_max = 0.5;
 };
 
 // Calls admitted but not yet running, and which of them runs next. A call whose deadline has
 // passed, or is too close to be met at the pace calls run now, or (while overloaded) that has
-// waited longer than overloaded_wait_max, is handed back as dropped instead of run: it never
-// reaches the database. Pure bookkeeping on a clock the caller passes in, no threads: the owner
+// waited longer than overloaded_wait_share_max of its time, is handed back as dropped instead
+// of run: it never reaches the database. Pure bookkeeping on a clock the caller passes in, no threads: the owner
 // guards it with its own mutex. `T` is a small handle (a pointer), compared with ==.
 template <class T>
 class CallQueue {
@@ -41,7 +47,7 @@ class CallQueue {
   enum class Drop {
     kExpired,     // The deadline passed while it waited.
     kUnmeetable,  // Less time is left than a call takes now.
-    kTooOld,      // Waited longer than overloaded_wait_max while overloaded.
+    kTooOld,      // Waited too long a share of its time while overloaded.
     kEvicted,     // The oldest, pushed out of a full queue by a newer call while overloaded.
   };
   struct Dropped {
@@ -62,6 +68,7 @@ class CallQueue {
   bool Push(T item, absl::Time deadline, absl::Time now, size_t length_max,
             std::vector<Dropped>* dropped) {
     Observe(now);
+    DropOldest(now, dropped);  // Also while every worker is stuck and nothing is popped.
     if (entries_.size() >= length_max) {
       if (entries_.empty() || options_.order != QueueOrder::kAdaptiveLifo || !overloaded_) {
         return false;
@@ -78,14 +85,7 @@ class CallQueue {
   std::optional<T> Pop(absl::Time now, std::vector<Dropped>* dropped) {
     Observe(now);
     while (!entries_.empty()) {
-      // The oldest calls are the likeliest to be dropped: sweep them first in either order, so a
-      // LIFO queue does not keep dead calls at its bottom.
-      while (!entries_.empty()) {
-        std::optional<Drop> why = VerdictOn(entries_.front(), now);
-        if (!why.has_value()) break;
-        dropped->push_back({entries_.front().item, *why});
-        entries_.pop_front();
-      }
+      DropOldest(now, dropped);
       if (entries_.empty()) break;
       const bool newest = options_.order == QueueOrder::kAdaptiveLifo && overloaded_;
       const Entry entry = newest ? entries_.back() : entries_.front();
@@ -132,33 +132,59 @@ class CallQueue {
   // that run, so without it one slow spell could refuse short deadlines forever.
   static constexpr double kUnmeetableShrink = 0.9;
 
+  // The oldest calls are the likeliest to be dropped: sweep them first in either order, so a
+  // LIFO queue does not keep dead calls at its bottom.
+  void DropOldest(absl::Time now, std::vector<Dropped>* dropped) {
+    while (!entries_.empty()) {
+      std::optional<Drop> why = VerdictOn(entries_.front(), now);
+      if (!why.has_value()) return;
+      dropped->push_back({entries_.front().item, *why});
+      entries_.pop_front();
+    }
+  }
+
   std::optional<Drop> VerdictOn(const Entry& entry, absl::Time now) {
     if (now >= entry.deadline) return Drop::kExpired;
     if (entry.deadline - now < run_estimate_) {
       run_estimate_ = run_estimate_ * kUnmeetableShrink;
       return Drop::kUnmeetable;
     }
-    if (overloaded_ && now - entry.enqueued > options_.overloaded_wait_max) return Drop::kTooOld;
+    if (overloaded_) {
+      if (now - entry.enqueued > (entry.deadline - entry.enqueued) *
+                                     options_.overloaded_wait_share_max) {
+        return Drop::kTooOld;
+      }
+    }
     return std::nullopt;
   }
 
-  // CoDel's test, on the oldest call's wait so far at each push and pop.
+  // At each push and pop: overloaded as soon as the oldest waiting call has waited longer than
+  // its target, and until the oldest has been within its target (or none waited) at every look
+  // for a whole interval. Calls in a closed loop with equal deadlines come and go in waves that
+  // empty the queue for a moment; CoDel's own test (the minimum wait over an interval) reads
+  // each such moment as the end of the overload and left walletd in FIFO order most of the time.
   void Observe(absl::Time now) {
-    const absl::Duration standing =
-        entries_.empty() ? absl::ZeroDuration() : now - entries_.front().enqueued;
-    if (entries_.empty()) overloaded_ = false;  // Drained: whatever overload there was is over.
-    standing_min_ = std::min(standing_min_, standing);
-    if (now < interval_end_) return;
-    overloaded_ = standing_min_ > options_.delay_target;
-    standing_min_ = absl::InfiniteDuration();
-    interval_end_ = now + options_.interval;
+    bool over = false;
+    if (!entries_.empty()) {
+      const Entry& oldest = entries_.front();
+      const absl::Duration target =
+          std::max(options_.delay_target,
+                   (oldest.deadline - oldest.enqueued) * options_.delay_share_target);
+      over = now - oldest.enqueued > target;
+    }
+    if (over) {
+      overloaded_ = true;
+      calm_since_ = absl::InfiniteFuture();
+      return;
+    }
+    if (calm_since_ == absl::InfiniteFuture()) calm_since_ = now;
+    if (now - calm_since_ >= options_.interval) overloaded_ = false;
   }
 
   const QueueOptions options_;
   std::deque<Entry> entries_;
   bool overloaded_ = false;
-  absl::Duration standing_min_ = absl::InfiniteDuration();
-  absl::Time interval_end_ = absl::InfinitePast();
+  absl::Time calm_since_ = absl::InfiniteFuture();  // InfiniteFuture(): not calm now.
   absl::Duration run_estimate_ = absl::ZeroDuration();
 };
 

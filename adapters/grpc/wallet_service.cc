@@ -530,7 +530,8 @@ void WalletService::Shutdown(::grpc::Server& server, absl::Time grace_end) {
       if (!WaitUntilIdle(grace_end)) return;
       const absl::Time linger_end = std::min(absl::Now() + kConnectionsLinger, grace_end);
       std::unique_lock<std::mutex> lock(flight_mu_);
-      flight_changed_.wait_until(lock, absl::ToChronoTime(linger_end), [&] { return server_down_; });
+      flight_changed_.wait_until(lock, absl::ToChronoTime(linger_end),
+                                 [&] { return server_down_; });
       if (server_down_) return;
       lock.unlock();
       // Closes the connections still open; the server object outlives this thread.

@@ -53,11 +53,13 @@ ABSL_FLAG(std::string, isolation, "read-committed",
 ABSL_FLAG(int, workers, 0, "threads running calls (0: as many as pool_max)");
 ABSL_FLAG(int, queue_max, 128, "calls waiting for a worker before new ones get RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, queue_order, "lifo",
-          "which waiting call runs next: fifo, or lifo (first in, first out until the queue stays "
-          "longer than 5 ms for 100 ms; then the newest first, and a full queue drops its oldest)");
-ABSL_FLAG(int, queue_wait_max_ms, 0,
-          "while the queue is overloaded, a call that waited longer is refused with "
-          "RESOURCE_EXHAUSTED (0: never)");
+          "which waiting call runs next: fifo, or lifo (first in, first out until the oldest "
+          "waiting call has waited over a quarter of its deadline, and 5 ms; then the newest "
+          "first, and a full queue drops its oldest, until the queue keeps within that for "
+          "100 ms)");
+ABSL_FLAG(double, queue_wait_share_max, 0.5,
+          "while the queue is overloaded, a call that waited longer than this share of its "
+          "deadline is refused with RESOURCE_EXHAUSTED / OVERLOADED instead of run (1: never)");
 ABSL_FLAG(int, shutdown_grace_ms, 10000, "on SIGTERM, how long in-flight calls may take to finish");
 ABSL_FLAG(bool, migrate, true, "apply pending schema migrations on start");
 ABSL_FLAG(bool, migrate_only, false, "apply pending migrations and exit");
@@ -75,9 +77,9 @@ constexpr absl::Duration kLibraryLinesWindow = absl::Seconds(1);
 constexpr const char* kFlagNames[] = {
     "listen", "dsn", "pool_min", "pool_max", "pool_acquire_timeout_ms", "connect_timeout_ms",
     "statement_timeout_ms", "default_deadline_ms", "tx_attempts_max", "tx_backoff_base_ms",
-    "tx_backoff_max_ms", "isolation", "workers", "queue_max", "queue_order", "queue_wait_max_ms",
-    "shutdown_grace_ms", "migrate",
-    "migrate_only", "migrate_timeout_ms", "health_interval_ms", "log_level"};
+    "tx_backoff_max_ms", "isolation", "workers", "queue_max", "queue_order",
+    "queue_wait_share_max", "shutdown_grace_ms", "migrate", "migrate_only", "migrate_timeout_ms",
+    "health_interval_ms", "log_level"};
 
 // Every flag may also come from WALLETD_<FLAG> in the environment; the command line wins.
 bool ApplyEnvironment(std::string* error) {
@@ -148,8 +150,8 @@ int Run() {
   }
   grpc_adapter::QueueOrder queue_order;
   if (!ParseQueueOrder(absl::GetFlag(FLAGS_queue_order), &queue_order) ||
-      absl::GetFlag(FLAGS_queue_wait_max_ms) < 0) {
-    std::cerr << "walletd: --queue_order must be fifo or lifo, --queue_wait_max_ms >= 0\n";
+      !(absl::GetFlag(FLAGS_queue_wait_share_max) > 0)) {
+    std::cerr << "walletd: --queue_order must be fifo or lifo, --queue_wait_share_max > 0\n";
     return 2;
   }
   const int pool_max = absl::GetFlag(FLAGS_pool_max);
@@ -217,9 +219,7 @@ int Run() {
   service_options.running_max = workers_count;
   service_options.queued_max = absl::GetFlag(FLAGS_queue_max);
   service_options.queue.order = queue_order;
-  if (absl::GetFlag(FLAGS_queue_wait_max_ms) > 0) {
-    service_options.queue.overloaded_wait_max = Ms(FLAGS_queue_wait_max_ms);
-  }
+  service_options.queue.overloaded_wait_share_max = absl::GetFlag(FLAGS_queue_wait_share_max);
   grpc_adapter::WalletService service(
       {create_wallet, deposit, withdraw, transfer, balance, get_transfer, list_transfers},
       service_options, log);

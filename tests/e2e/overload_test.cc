@@ -20,10 +20,6 @@ class OverloadTest : public E2eTest {
   void SetUp() override {
     E2eTest::SetUp();
     if (HasFatalFailure()) return;
-    // One worker, so that one stuck call makes every other one wait.
-    walletd1_ = StartWalletd({"--workers=1", "--pool_max=2", "--queue_max=8"});
-    ASSERT_FALSE(walletd1_->address().empty());
-    stub1_ = StubFor(*walletd1_);
     locked_ = OpenWallet(100);
     sink_ = OpenWallet(0);
     from_ = OpenWallet(1000);
@@ -38,6 +34,17 @@ class OverloadTest : public E2eTest {
     }
     E2eTest::TearDown();
   }
+
+  // walletd with one worker, so that one stuck call makes every other one wait, and `extra`.
+  void StartOneWorker(const std::vector<std::string>& extra) {
+    std::vector<std::string> flags = {"--workers=1", "--pool_max=2", "--queue_max=8"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    walletd1_ = StartWalletd(flags);
+    ASSERT_FALSE(walletd1_->address().empty());
+    stub1_ = StubFor(*walletd1_);
+  }
+  // Without the bound on a wait, so that calls wait as long as the test decides.
+  void StartOneWorkerWithoutWaitBound() { StartOneWorker({"--queue_wait_share_max=1"}); }
 
   // A transfer from_ -> to_ of 1 with `rid` as its request id and x-request-id, in the
   // background.
@@ -93,7 +100,8 @@ class OverloadTest : public E2eTest {
     return at < 0 ? "" : walletd1_->Lines()[static_cast<size_t>(at)];
   }
   int64_t CountTransfers(const std::string& request_id_like) {
-    return sql_->Int("SELECT count(*) FROM transfers WHERE request_id LIKE '" + request_id_like + "'");
+    return sql_->Int("SELECT count(*) FROM transfers WHERE request_id LIKE '" + request_id_like +
+                     "'");
   }
 
   std::unique_ptr<WalletdProcess> walletd1_;
@@ -103,9 +111,12 @@ class OverloadTest : public E2eTest {
 };
 
 TEST_F(OverloadTest, CallsWhoseDeadlinePassesWhileQueuedLeaveAtOnceAndNeverReachTheDatabase) {
+  ASSERT_NO_FATAL_FAILURE(StartOneWorkerWithoutWaitBound());
   auto blocker = TieUpTheWorker();
   std::vector<std::future<::grpc::Status>> late;
-  for (int i = 0; i < 4; ++i) late.push_back(Send("late-" + std::to_string(i), absl::Milliseconds(300)));
+  for (int i = 0; i < 4; ++i) {
+    late.push_back(Send("late-" + std::to_string(i), absl::Milliseconds(300)));
+  }
   for (auto& call : late) EXPECT_EQ(call.get().error_code(), StatusCode::DEADLINE_EXCEEDED);
   // While the worker is still tied up, walletd has answered and logged every one of them: they
   // left the queue when their deadline passed, not when their turn came.
@@ -124,14 +135,15 @@ TEST_F(OverloadTest, CallsWhoseDeadlinePassesWhileQueuedLeaveAtOnceAndNeverReach
 }
 
 TEST_F(OverloadTest, OnceOverloadedTheNewestWaitingCallRunsFirst) {
+  ASSERT_NO_FATAL_FAILURE(StartOneWorkerWithoutWaitBound());
   auto blocker = TieUpTheWorker();
   std::vector<std::future<::grpc::Status>> waiting;
   for (int i = 1; i <= 4; ++i) {
-    waiting.push_back(Send("order-" + std::to_string(i), absl::Seconds(10)));
+    waiting.push_back(Send("order-" + std::to_string(i), absl::Milliseconds(1500)));
     std::this_thread::sleep_for(std::chrono::milliseconds(60));
   }
-  // The oldest has now waited far longer than the 5 ms target for over 100 ms: overloaded.
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // The oldest has now waited over a quarter of its 1.5 s (375 ms): overloaded.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   FreeTheWorker();
   EXPECT_TRUE(blocker.get().ok());
   for (auto& call : waiting) EXPECT_TRUE(call.get().ok());
@@ -145,13 +157,16 @@ TEST_F(OverloadTest, OnceOverloadedTheNewestWaitingCallRunsFirst) {
 TEST_F(OverloadTest, AFullOverloadedQueueRefusesItsOldestCallNotTheNewest) {
   auto fill = [&](std::vector<std::future<::grpc::Status>>* calls, const std::string& prefix) {
     for (int i = 0; i < 8; ++i) {
-      calls->push_back(Send(prefix + std::to_string(i), absl::Seconds(10)));
+      calls->push_back(Send(prefix + std::to_string(i), absl::Seconds(2)));
       std::this_thread::sleep_for(std::chrono::milliseconds(30));
     }
   };
+  ASSERT_NO_FATAL_FAILURE(StartOneWorkerWithoutWaitBound());
   auto blocker = TieUpTheWorker();
   std::vector<std::future<::grpc::Status>> queued;
-  fill(&queued, "old-");  // The queue (8 places) is full, and has been waiting for 240 ms.
+  fill(&queued, "old-");  // The queue (8 places) is full.
+  // Its oldest call has waited over a quarter of its 2 s: overloaded.
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
   auto newest = Send("newest", absl::Seconds(10));
   // The oldest call makes room, at once and without running.
   EXPECT_THAT(queued[0].get(), GrpcIs(StatusCode::RESOURCE_EXHAUSTED, reason::kOverloaded));
@@ -161,6 +176,27 @@ TEST_F(OverloadTest, AFullOverloadedQueueRefusesItsOldestCallNotTheNewest) {
   for (size_t i = 1; i < queued.size(); ++i) EXPECT_TRUE(queued[i].get().ok()) << i;
   EXPECT_EQ(CountTransfers("old-0"), 0);
   EXPECT_EQ(CountTransfers("old-%"), 7);
+  ExpectLedgerMatchesBalances();
+}
+
+// The queue is bounded by time too: once it is overloaded, a call that has waited more than
+// half its time (--queue_wait_share_max) is refused when the next call comes, even while every
+// worker is stuck, so that its client can retry or back off while it still has time.
+TEST_F(OverloadTest, OnceOverloadedACallThatWaitedHalfItsTimeIsRefusedBeforeItsDeadline) {
+  ASSERT_NO_FATAL_FAILURE(StartOneWorker({}));
+  auto blocker = TieUpTheWorker();
+  const absl::Time start = absl::Now();
+  auto first = Send("waited", absl::Milliseconds(600));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto second = Send("pushes-it-out", absl::Seconds(10));
+  EXPECT_THAT(first.get(), GrpcIs(StatusCode::RESOURCE_EXHAUSTED, reason::kOverloaded));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(600));  // Before its deadline.
+  EXPECT_NE(second.wait_for(std::chrono::milliseconds(0)), std::future_status::ready);
+  FreeTheWorker();
+  EXPECT_TRUE(blocker.get().ok());
+  EXPECT_TRUE(second.get().ok());  // It waited a fraction of its 10 s.
+  EXPECT_EQ(CountTransfers("waited"), 0);
+  EXPECT_EQ(CountTransfers("pushes-it-out"), 1);
   ExpectLedgerMatchesBalances();
 }
 
