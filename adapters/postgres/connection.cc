@@ -135,7 +135,6 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
 Connection::~Connection() { PQfinish(conn_); }
 
 absl::Status Connection::Fail(absl::Status status) {
-  if (getenv("WALLETD_DEBUG_FAIL")) fprintf(stderr, "FAIL %s\n", LogText(status).c_str());
   broken_ = true;
   return status;
 }
