@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "domain/caller.h"
 
 namespace walletd {
 
@@ -15,8 +16,8 @@ class ContextSlot {
   virtual ~ContextSlot() = default;
 };
 
-/// A request-scoped context: the caller's deadline, its cancellation, a request id for logs, and
-/// one opaque slot for an adapter's state. Created by the driving adapter (gRPC) per call and
+/// A request-scoped context: the caller's deadline, its cancellation, a request id for logs, the
+/// authenticated caller, and one opaque slot for an adapter's state. Created by the driving adapter (gRPC) per call and
 /// passed by reference through use cases to the driven adapters; never copied, never stored beyond
 /// the call. Cancel() may be called from any thread; everything else belongs to the thread that
 /// runs the call.
@@ -37,6 +38,11 @@ class Context {
   /// has passed (both with their reason payloads).
   absl::Status Alive() const;
 
+  /// Who calls, as the driving adapter authenticated it; nullptr when nobody was (the use cases
+  /// then refuse). Not owned: it outlives the call.
+  const Caller* caller() const { return caller_; }
+  void set_caller(const Caller* caller) { caller_ = caller; }
+
   /// The adapter state set by set_slot(), or nullptr. Not owned.
   ContextSlot* slot() const { return slot_; }
   void set_slot(ContextSlot* slot) { slot_ = slot; }
@@ -45,6 +51,7 @@ class Context {
   const absl::Time deadline_;
   const std::string request_id_;
   std::atomic<bool> cancelled_{false};
+  const Caller* caller_ = nullptr;
   ContextSlot* slot_ = nullptr;
 };
 

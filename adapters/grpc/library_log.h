@@ -3,7 +3,7 @@
 // such line in walletd's stream of JSON lines makes the stream no JSON, and some are provoked by
 // clients at will (protobuf complains of every string field that is not UTF-8).
 
-#include "adapters/system/logger.h"
+#include "ports/logger.h"
 
 namespace walletd::grpc_adapter {
 

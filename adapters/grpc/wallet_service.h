@@ -13,7 +13,7 @@
 
 #include "absl/time/time.h"
 #include "adapters/grpc/call_queue.h"
-#include "adapters/system/logger.h"
+#include "ports/logger.h"
 #include "application/balance.h"
 #include "application/create_wallet.h"
 #include "application/deposit.h"
@@ -59,7 +59,7 @@ struct ServiceOptions {
   // The deadline of a call that brings none.
   absl::Duration default_deadline = absl::Seconds(10);
   // Calls running at once and calls waiting to run.
-  int running_max = 16;
+  int running_max = 8;
   int queued_max = 128;
   // Which waiting call runs next, and when one waited too long (see CallQueue).
   QueueOptions queue;

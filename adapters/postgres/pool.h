@@ -19,7 +19,7 @@ struct PoolOptions {
   std::string dsn;
   // Connections kept open even when idle, and the most ever open at once.
   int size_min = 2;
-  int size_max = 16;
+  int size_max = 8;
   // The longest a caller waits for a free connection, whatever its own deadline.
   absl::Duration acquire_wait_max = absl::Seconds(1);
   // The longest one connection attempt may take. Connections are opened by the pool's own thread,

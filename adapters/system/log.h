@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "absl/time/time.h"
-#include "adapters/system/logger.h"
+#include "ports/logger.h"
 
 namespace walletd {
 

@@ -36,7 +36,7 @@ void E2eTest::TearDown() {
 }
 
 std::unique_ptr<WalletdProcess> E2eTest::StartWalletd(const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"--dsn=" + dsn_, "--listen=127.0.0.1:0", "--pool_min=1",
+  std::vector<std::string> args = {"--insecure", "--dsn=" + dsn_, "--listen=127.0.0.1:0", "--pool_min=1",
                                    "--pool_max=8", "--shutdown_grace_ms=5000"};
   args.insert(args.end(), extra.begin(), extra.end());
   return WalletdProcess::Start(WALLETD_BINARY, args);

@@ -119,11 +119,16 @@ TEST_F(OverloadTest, CallsWhoseDeadlinePassesWhileQueuedLeaveAtOnceAndNeverReach
   }
   for (auto& call : late) EXPECT_EQ(call.get().error_code(), StatusCode::DEADLINE_EXCEEDED);
   // While the worker is still tied up, walletd has answered and logged every one of them: they
-  // left the queue when their deadline passed, not when their turn came.
+  // left the queue when their deadline passed, not when their turn came. walletd's deadline starts
+  // when the call arrives, a little after the client's, so under load the client's cancellation
+  // (sent when its own deadline passes) may come first: then the call is logged as CANCELLED.
   for (int i = 0; i < 4; ++i) {
     const std::string rid = "late-" + std::to_string(i);
     ASSERT_TRUE(walletd1_->WaitForLine("\"request_id\":\"" + rid + "\"", absl::Seconds(2))) << rid;
-    EXPECT_NE(LineOf(rid).find("\"code\":\"DEADLINE_EXCEEDED\""), std::string::npos) << LineOf(rid);
+    const std::string line = LineOf(rid);
+    EXPECT_TRUE(line.find("\"code\":\"DEADLINE_EXCEEDED\"") != std::string::npos ||
+                line.find("\"code\":\"CANCELLED\"") != std::string::npos)
+        << line;
   }
   FreeTheWorker();
   EXPECT_TRUE(blocker.get().ok());

@@ -449,7 +449,7 @@ void FaultTest::TearDown() {
 }
 
 void FaultTest::StartWalletd(const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"--dsn=" + cluster_->dsn(), "--listen=127.0.0.1:0",
+  std::vector<std::string> args = {"--insecure", "--dsn=" + cluster_->dsn(), "--listen=127.0.0.1:0",
                                    absl::StrCat("--pool_max=", kPoolMax),
                                    "--shutdown_grace_ms=2000"};
   args.insert(args.end(), extra.begin(), extra.end());

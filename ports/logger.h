@@ -1,7 +1,7 @@
 #pragma once
 // The structured logger as code that logs sees it: levels, fields and one call per line. The JSON
 // writer behind it (adapters/system/log.h) is chosen and owned by the composition root, so the
-// adapters that log depend on this header alone.
+// code that logs depends on this port alone.
 
 #include <cstdint>
 #include <initializer_list>

@@ -1,0 +1,159 @@
+// walletd's flags and the configuration read from them. Defaults come from the options structs
+// of the adapters, so each is stated once.
+
+#include "cmd/walletd/config.h"
+
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "adapters/system/log.h"
+
+namespace {
+
+int64_t Ms(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
+
+const walletd::pg::PoolOptions kPool;
+const walletd::pg::Timeouts kTimeouts;
+const walletd::pg::RetryOptions kRetry;
+const walletd::grpc_adapter::ServiceOptions kService;
+
+}  // namespace
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
+ABSL_FLAG(bool, insecure, false,
+          "serve plaintext gRPC and, without --tokens_file, let every caller do everything: for "
+          "local development only");
+ABSL_FLAG(std::string, dsn, "dbname=walletd", "libpq connection string of the PostgreSQL database");
+ABSL_FLAG(int, pool_min, kPool.size_min, "database connections kept open even when idle");
+ABSL_FLAG(int, pool_max, kPool.size_max,
+          "database connections at most; a few per database CPU core (more only adds lock and "
+          "scheduling contention)");
+ABSL_FLAG(int64_t, pool_acquire_timeout_ms, Ms(kPool.acquire_wait_max),
+          "longest wait for a free database connection");
+ABSL_FLAG(int64_t, connect_timeout_ms, Ms(kPool.connect_timeout),
+          "longest a database connection attempt may take");
+ABSL_FLAG(int64_t, statement_timeout_ms, Ms(kTimeouts.statement_max),
+          "longest any one SQL statement may run");
+ABSL_FLAG(int64_t, default_deadline_ms, Ms(kService.default_deadline),
+          "deadline of a call that brings none");
+ABSL_FLAG(int, tx_attempts_max, kRetry.attempts_max,
+          "runs of a transaction on serialization failure or deadlock");
+ABSL_FLAG(int64_t, tx_backoff_base_ms, Ms(kRetry.backoff_base),
+          "first retry backoff ceiling (full jitter, doubling)");
+ABSL_FLAG(int64_t, tx_backoff_max_ms, Ms(kRetry.backoff_max), "largest retry backoff ceiling");
+ABSL_FLAG(std::string, isolation, "read-committed",
+          "transaction isolation: read-committed, repeatable-read or serializable");
+ABSL_FLAG(int, workers, 0, "threads running calls (0: as many as pool_max)");
+ABSL_FLAG(int, queue_max, kService.queued_max,
+          "calls waiting for a worker before new ones get RESOURCE_EXHAUSTED");
+ABSL_FLAG(std::string, queue_order, "lifo",
+          "which waiting call runs next: fifo, or lifo (first in, first out until the oldest "
+          "waiting call has waited over a quarter of its deadline, and 5 ms; then the newest "
+          "first, and a full queue drops its oldest, until the queue keeps within that for "
+          "100 ms)");
+ABSL_FLAG(double, queue_wait_share_max, kService.queue.overloaded_wait_share_max,
+          "while the queue is overloaded, a call that waited longer than this share of its "
+          "deadline is refused with RESOURCE_EXHAUSTED / OVERLOADED instead of run (1: never)");
+ABSL_FLAG(int64_t, shutdown_grace_ms, 10000,
+          "on SIGTERM, how long in-flight calls may take to finish");
+ABSL_FLAG(bool, migrate, true, "apply pending schema migrations on start");
+ABSL_FLAG(bool, migrate_only, false, "apply pending migrations and exit");
+ABSL_FLAG(int64_t, migrate_timeout_ms, 60000,
+          "how long to keep trying to reach the database on start");
+ABSL_FLAG(int64_t, health_interval_ms, 1000,
+          "how often the database is checked for the health service");
+ABSL_FLAG(std::string, log_level, "info", "debug, info (one line per call), warn or error");
+
+namespace walletd {
+namespace {
+
+absl::Duration MsFlag(const absl::Flag<int64_t>& flag) {
+  return absl::Milliseconds(absl::GetFlag(flag));
+}
+
+bool ParseQueueOrder(const std::string& text, grpc_adapter::QueueOrder* order) {
+  if (text == "fifo") *order = grpc_adapter::QueueOrder::kFifo;
+  else if (text == "lifo") *order = grpc_adapter::QueueOrder::kAdaptiveLifo;
+  else return false;
+  return true;
+}
+
+bool ParseIsolation(const std::string& text, Isolation* isolation) {
+  if (text == "read-committed") *isolation = Isolation::kReadCommitted;
+  else if (text == "repeatable-read") *isolation = Isolation::kRepeatableRead;
+  else if (text == "serializable") *isolation = Isolation::kSerializable;
+  else return false;
+  return true;
+}
+
+absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(why); }
+
+}  // namespace
+
+bool IsWalletdFlagFile(absl::string_view filename) {
+  return absl::EndsWith(filename, "cmd/walletd/config.cc");
+}
+
+absl::Status ApplyEnvironment() {
+  // Only walletd's own flags: Abseil's (--flagfile, --help...) are not settable so.
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!IsWalletdFlagFile(flag->Filename())) continue;
+    const std::string var = absl::StrCat("WALLETD_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(var.c_str());
+    if (value == nullptr) continue;
+    std::string why;
+    if (!flag->ParseFrom(value, &why)) return Invalid(absl::StrCat(var, ": ", why));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> ConfigFromFlags() {
+  Config c;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &c.log_level)) {
+    return Invalid("--log_level must be debug, info, warn or error");
+  }
+  if (!ParseIsolation(absl::GetFlag(FLAGS_isolation), &c.tx.isolation)) {
+    return Invalid("--isolation must be read-committed, repeatable-read or serializable");
+  }
+  if (!ParseQueueOrder(absl::GetFlag(FLAGS_queue_order), &c.service.queue.order) ||
+      !(absl::GetFlag(FLAGS_queue_wait_share_max) > 0)) {
+    return Invalid("--queue_order must be fifo or lifo, --queue_wait_share_max > 0");
+  }
+  c.service.queue.overloaded_wait_share_max = absl::GetFlag(FLAGS_queue_wait_share_max);
+  c.listen = absl::GetFlag(FLAGS_listen);
+  c.insecure = absl::GetFlag(FLAGS_insecure);
+  c.dsn = absl::GetFlag(FLAGS_dsn);
+
+  c.pool.dsn = c.dsn;
+  c.pool.size_min = absl::GetFlag(FLAGS_pool_min);
+  c.pool.size_max = absl::GetFlag(FLAGS_pool_max);
+  c.pool.acquire_wait_max = MsFlag(FLAGS_pool_acquire_timeout_ms);
+  c.pool.connect_timeout = MsFlag(FLAGS_connect_timeout_ms);
+  c.timeouts.statement_max = MsFlag(FLAGS_statement_timeout_ms);
+  c.retry.attempts_max = absl::GetFlag(FLAGS_tx_attempts_max);
+  c.retry.backoff_base = MsFlag(FLAGS_tx_backoff_base_ms);
+  c.retry.backoff_max = MsFlag(FLAGS_tx_backoff_max_ms);
+  if (c.pool.size_max < 1 || c.pool.size_min < 0 || c.pool.size_min > c.pool.size_max ||
+      absl::GetFlag(FLAGS_queue_max) < 0 || c.retry.attempts_max < 1) {
+    return Invalid(
+        "need 0 <= pool_min <= pool_max, 1 <= pool_max, 0 <= queue_max, 1 <= tx_attempts_max");
+  }
+
+  c.service.default_deadline = MsFlag(FLAGS_default_deadline_ms);
+  c.service.running_max =
+      absl::GetFlag(FLAGS_workers) > 0 ? absl::GetFlag(FLAGS_workers) : c.pool.size_max;
+  c.service.queued_max = absl::GetFlag(FLAGS_queue_max);
+
+  c.shutdown_grace = MsFlag(FLAGS_shutdown_grace_ms);
+  c.health_interval = MsFlag(FLAGS_health_interval_ms);
+  c.migrate = absl::GetFlag(FLAGS_migrate);
+  c.migrate_only = absl::GetFlag(FLAGS_migrate_only);
+  c.migrate_timeout = MsFlag(FLAGS_migrate_timeout_ms);
+  return c;
+}
+
+}  // namespace walletd
