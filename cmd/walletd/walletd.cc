@@ -232,8 +232,12 @@ int Serve(const Config& config, Assembly& app, Logger& log) {
 
   // Stop accepting, let in-flight calls finish within the grace period, then cancel the rest.
   set_serving(false);
+  // The metrics listener takes up to 2 s to stop (civetweb looks at its sockets that seldom):
+  // it stops while the calls drain, not after them.
+  std::thread metrics_stopper([&metrics_server] { metrics_server.reset(); });
   app.service.Shutdown(*server, absl::Now() + config.shutdown_grace);
   app.pool.Close();
+  metrics_stopper.join();
   log.Log(LogLevel::kInfo, "stopped");
   return 0;
 }
