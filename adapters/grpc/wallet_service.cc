@@ -251,6 +251,7 @@ class WalletService::Call {
 
   // Answers a call that never ran: refused, dropped from the queue, or abandoned by its client.
   void Refuse() {
+    service_.metrics_.CallRefused(method(), Refusal::kQueueFull);
     Complete(DomainError(absl::StatusCode::kResourceExhausted, reason::kOverloaded,
                          "too many calls in flight; retry with backoff"));
   }
@@ -260,12 +261,16 @@ class WalletService::Call {
         Abandon();
         return;
       case CallQueue<Call*>::Drop::kUnmeetable:
+        service_.metrics_.CallRefused(method(), Refusal::kUnmeetable);
         Complete(DomainError(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded,
                              "not started: too little of the call's deadline was left for it to "
                              "finish at the pace calls run now"));
         return;
       case CallQueue<Call*>::Drop::kTooOld:
       case CallQueue<Call*>::Drop::kEvicted:
+        service_.metrics_.CallRefused(method(), why == CallQueue<Call*>::Drop::kTooOld
+                                                    ? Refusal::kWaitedTooLong
+                                                    : Refusal::kEvicted);
         Complete(DomainError(absl::StatusCode::kResourceExhausted, reason::kOverloaded,
                              "not started: walletd is overloaded and the call waited too long "
                              "for a worker; retry with backoff"));
@@ -340,7 +345,11 @@ class WalletService::Call {
                   {"peer", peer},
                   {"error", error}});
     }
-    Finish(ToGrpcStatus(status, ctx_->request_id()));
+    const ::grpc::Status answer = ToGrpcStatus(status, ctx_->request_id());
+    // The code the client gets: an unexpected error goes out as INTERNAL whatever its own.
+    service_.metrics_.CallFinished(method(), static_cast<absl::StatusCode>(answer.error_code()),
+                                   reason, now - started_);
+    Finish(answer);
   }
 
   std::atomic<int> events_left_{2};  // kFinished and kDone.
@@ -414,8 +423,18 @@ class WalletService::MethodCall final : public Call {
   ::grpc::ServerAsyncResponseWriter<::grpc::ByteBuffer> writer_{&sctx_};
 };
 
-WalletService::WalletService(UseCases use_cases, ServiceOptions options, Logger& logger)
-    : use_cases_(use_cases), options_(options), logger_(logger), queue_(options.queue) {}
+WalletService::WalletService(UseCases use_cases, ServiceOptions options, Logger& logger,
+                             Metrics& metrics)
+    : use_cases_(use_cases),
+      options_(options),
+      logger_(logger),
+      metrics_(metrics),
+      queue_(options.queue) {}
+
+WalletService::Load WalletService::load() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {running_, static_cast<int>(queue_.size())};
+}
 
 WalletService::~WalletService() { Stop(); }
 

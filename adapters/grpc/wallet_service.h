@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "adapters/grpc/call_queue.h"
 #include "ports/logger.h"
+#include "ports/metrics.h"
 #include "application/balance.h"
 #include "application/create_wallet.h"
 #include "application/deposit.h"
@@ -82,10 +83,21 @@ struct ServiceOptions {
 // cancellations; a call cancelled, or whose deadline passes, while it waits leaves the queue at
 // once. Use cases block on the database, which is why they never run on gRPC's own threads.
 //
+// Each answered call and each refusal is reported to `metrics`; load() tells how many calls run
+// and wait, for whoever samples it.
+//
 // Order: Register(builder), builder.BuildAndStart(), Start(); to stop, Shutdown(server, ...).
 class WalletService {
  public:
-  WalletService(UseCases use_cases, ServiceOptions options, Logger& logger);
+  // Calls running a use case, and calls admitted and waiting for a worker.
+  struct Load {
+    int running = 0;
+    int queued = 0;
+  };
+
+  // `logger` and `metrics` outlive the service.
+  WalletService(UseCases use_cases, ServiceOptions options, Logger& logger,
+                Metrics& metrics = NoMetrics());
   ~WalletService();
   WalletService(const WalletService&) = delete;
   WalletService& operator=(const WalletService&) = delete;
@@ -98,6 +110,9 @@ class WalletService {
   // none is left every connection is closed, without waiting for idle clients to acknowledge the
   // server's goodbye (see the .cc); then the threads stop. Returns once all of that is done.
   void Shutdown(::grpc::Server& server, absl::Time grace_end);
+
+  // Thread-safe.
+  Load load() const;
 
  private:
   class Call;
@@ -122,12 +137,13 @@ class WalletService {
   UseCases use_cases_;
   const ServiceOptions options_;
   Logger& logger_;
+  Metrics& metrics_;
   RawWalletService raw_;
   std::unique_ptr<::grpc::ServerCompletionQueue> cq_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   CallQueue<Call*> queue_;  // Guarded by mu_.
   int running_ = 0;         // Guarded by mu_.
 

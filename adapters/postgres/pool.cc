@@ -41,7 +41,8 @@ Pool::Lease::~Lease() {
   if (conn_) pool_->Release(std::move(conn_));
 }
 
-Pool::Pool(PoolOptions options) : options_(std::move(options)) {
+Pool::Pool(PoolOptions options, Metrics& metrics)
+    : options_(std::move(options)), metrics_(metrics) {
   CHECK(options_.size_min >= 0 && options_.size_max >= 1 && options_.size_min <= options_.size_max);
   opener_ = std::thread([this] { OpenerLoop(); });
 }
@@ -62,6 +63,13 @@ void Pool::RequestOpenLocked() {
 }
 
 absl::StatusOr<Pool::Lease> Pool::Acquire(const Context& ctx) {
+  const absl::Time began = absl::Now();
+  absl::StatusOr<Lease> lease = AcquireUntimed(ctx);
+  metrics_.ConnectionAcquireWaited(absl::Now() - began);
+  return lease;
+}
+
+absl::StatusOr<Pool::Lease> Pool::AcquireUntimed(const Context& ctx) {
   const absl::Time deadline = ctx.deadline();
   const absl::Time give_up = std::min(deadline, absl::Now() + options_.acquire_wait_max);
   std::unique_lock lock(mu_);

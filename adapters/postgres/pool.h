@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "adapters/postgres/connection.h"
 #include "ports/context.h"
+#include "ports/metrics.h"
 
 namespace walletd::pg {
 
@@ -44,7 +45,8 @@ struct PoolOptions {
 // siblings suspect (checked with a round trip before their next use); one that comes back inside
 // a transaction is rolled back (or closed), so none is ever handed out or kept idle in one. Every
 // idle connection is checked without I/O for a session the server has ended before it is handed
-// out, so after a database restart the first caller gets a live connection.
+// out, so after a database restart the first caller gets a live connection. Reports how long each
+// acquire waited to `metrics`, which must outlive the pool.
 class Pool {
  public:
   // Exclusive use of one connection; gives it back when destroyed.
@@ -75,7 +77,7 @@ class Pool {
     int64_t drained = 0;  // Connections whose caller's deadline passed mid-round-trip, kept.
   };
 
-  explicit Pool(PoolOptions options);
+  explicit Pool(PoolOptions options, Metrics& metrics = NoMetrics());
   ~Pool();  // Close().
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -100,6 +102,8 @@ class Pool {
   Stats stats() const;
 
  private:
+  // Acquire() but for reporting how long it waited.
+  absl::StatusOr<Lease> AcquireUntimed(const Context& ctx);
   void Release(std::unique_ptr<Connection> conn);
   // Closes a connection; `lost` when it proved dead, which makes its idle siblings suspect.
   void Drop(std::unique_ptr<Connection> conn, bool lost);
@@ -111,6 +115,7 @@ class Pool {
   void Maintain();
 
   const PoolOptions options_;
+  Metrics& metrics_;
   mutable std::mutex mu_;
   std::condition_variable freed_;
   std::vector<std::unique_ptr<Connection>> idle_;  // Most recently used last.

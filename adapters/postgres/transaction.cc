@@ -80,11 +80,23 @@ Transaction::Transaction(Pool::Lease lease, const TxOptions& options, const Time
 
 Transaction::~Transaction() { Rollback(); }
 
-absl::Status Transaction::Fail(absl::Status status, bool retryable) {
+absl::Status Transaction::Fail(absl::Status status, Verdict::Retry retry) {
   state_ = State::kFailed;
   failure_ = status;
-  retryable_ = retryable;
+  retry_ = retry;
   return status;
+}
+
+std::string_view Transaction::retry_class() const {
+  switch (retry_) {
+    case Verdict::Retry::kConflict:
+      return "40";  // IsRetryable: 40001 and 40P01 only.
+    case Verdict::Retry::kConnectionLost:
+      return "08";
+    case Verdict::Retry::kNo:
+      break;
+  }
+  return "";
 }
 
 absl::StatusOr<Result> Transaction::RoundTrip(const Context& ctx, Statement* last, bool commit) {
@@ -119,7 +131,7 @@ absl::StatusOr<Result> Transaction::RoundTrip(const Context& ctx, Statement* las
   for (const Result& result : results) replies.push_back(ReplyOf(result));
   Verdict verdict = Judge(replies, io, sent, commit ? std::optional(commit_index) : std::nullopt);
   if (!verdict.status.ok()) {
-    return Fail(std::move(verdict.status), verdict.retry != Verdict::Retry::kNo);
+    return Fail(std::move(verdict.status), verdict.retry);
   }
   if (commit) {
     state_ = State::kCommitted;

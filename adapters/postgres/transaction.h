@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -73,19 +74,22 @@ class Transaction final : public ContextSlot {
 
   // Whether the failure that ended this transaction allows running it again from the start:
   // a serialization failure, a deadlock, or a connection lost before COMMIT could run.
-  bool retryable() const { return retryable_; }
+  bool retryable() const { return retry_ != Verdict::Retry::kNo; }
+  // That failure's SQLSTATE class: "40" for a conflict, "08" for a lost connection (which libpq
+  // reports without a SQLSTATE of its own); empty when it is not retryable.
+  std::string_view retry_class() const;
 
  private:
   enum class State { kNotStarted, kOpen, kFailed, kCommitted, kRolledBack };
   absl::StatusOr<Result> RoundTrip(const Context& ctx, Statement* last, bool commit);
-  absl::Status Fail(absl::Status status, bool retryable);
+  absl::Status Fail(absl::Status status, Verdict::Retry retry);
 
   Pool::Lease lease_;
   const TxOptions options_;
   const Timeouts timeouts_;
   State state_ = State::kNotStarted;
   std::vector<Statement> deferred_;
-  bool retryable_ = false;
+  Verdict::Retry retry_ = Verdict::Retry::kNo;
   absl::Status failure_;
 };
 

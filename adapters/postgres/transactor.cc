@@ -26,11 +26,26 @@ absl::Status Transactor::WithinTransaction(Context& ctx, const TxOptions& option
                                            absl::FunctionRef<absl::Status(Context&)> fn) {
   if (Executor::TransactionOf(ctx) != nullptr) return fn(ctx);  // Join the outer transaction.
   transactions_.fetch_add(1, std::memory_order_relaxed);
+  metrics_.TransactionBegun();
+  int attempts = 0;
+  const absl::Status status = RunWithRetries(ctx, options, fn, &attempts);
+  const TxOutcome outcome = status.ok() ? TxOutcome::kCommitted
+                            : HasReason(status, reason::kCommitOutcomeUnknown)
+                                ? TxOutcome::kOutcomeUnknown
+                                : TxOutcome::kRolledBack;
+  metrics_.TransactionFinished(outcome, attempts);
+  return status;
+}
+
+absl::Status Transactor::RunWithRetries(Context& ctx, const TxOptions& options,
+                                        absl::FunctionRef<absl::Status(Context&)> fn,
+                                        int* attempts) {
   absl::Status status;
   for (int attempt = 1;; ++attempt) {
     RETURN_IF_ERROR(ctx.Alive());
-    bool retryable = false;
-    status = RunOnce(ctx, options, fn, &retryable);
+    std::string_view retry_class;
+    *attempts = attempt;
+    status = RunOnce(ctx, options, fn, &retry_class);
     if (HasReason(status, reason::kCommitOutcomeUnknown)) {
       outcome_unknown_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -38,7 +53,7 @@ absl::Status Transactor::WithinTransaction(Context& ctx, const TxOptions& option
       commits_.fetch_add(1, std::memory_order_relaxed);
       return status;
     }
-    if (!retryable) return status;
+    if (retry_class.empty()) return status;
     const absl::Duration pause = Backoff(retry_, attempt);
     if (absl::Now() + pause >= ctx.deadline()) {
       // The caller's time is up: that, not the last transient failure, is the answer.
@@ -50,6 +65,7 @@ absl::Status Transactor::WithinTransaction(Context& ctx, const TxOptions& option
     }
     if (attempt >= retry_.attempts_max) break;
     retries_.fetch_add(1, std::memory_order_relaxed);
+    metrics_.TransactionRetried(retry_class);
     absl::SleepFor(pause);
   }
   exhausted_.fetch_add(1, std::memory_order_relaxed);
@@ -61,7 +77,8 @@ absl::Status Transactor::WithinTransaction(Context& ctx, const TxOptions& option
 }
 
 absl::Status Transactor::RunOnce(Context& ctx, const TxOptions& options,
-                                 absl::FunctionRef<absl::Status(Context&)> fn, bool* retryable) {
+                                 absl::FunctionRef<absl::Status(Context&)> fn,
+                                 std::string_view* retry_class) {
   ASSIGN_OR_RETURN(Pool::Lease lease, pool_.Acquire(ctx));
   Transaction tx(std::move(lease), options, timeouts_);
   ctx.set_slot(&tx);
@@ -70,7 +87,7 @@ absl::Status Transactor::RunOnce(Context& ctx, const TxOptions& options,
   std::move(leave).Invoke();
   if (status.ok()) status = ctx.Alive();  // A deadline that passed in the closure forbids COMMIT.
   if (status.ok()) status = tx.Commit(ctx);
-  *retryable = !status.ok() && tx.retryable();
+  if (!status.ok() && tx.retryable()) *retry_class = tx.retry_class();
   if (!status.ok()) tx.Rollback();
   return status;
 }

@@ -27,6 +27,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:por
 ABSL_FLAG(bool, insecure, false,
           "serve plaintext gRPC and, without --tokens_file, let every caller do everything: for "
           "local development only");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Prometheus /metrics listen address (host:port, numeric host; port 0 picks one); empty: "
+          "off. Unauthenticated: bind a private interface (e.g. 127.0.0.1)");
 ABSL_FLAG(std::string, dsn, "dbname=walletd", "libpq connection string of the PostgreSQL database");
 ABSL_FLAG(int, pool_min, kPool.size_min, "database connections kept open even when idle");
 ABSL_FLAG(int, pool_max, kPool.size_max,
@@ -90,6 +93,12 @@ bool ParseIsolation(const std::string& text, Isolation* isolation) {
   return true;
 }
 
+bool IsHostPort(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  return colon != std::string::npos && colon > 0 && colon + 1 < address.size() &&
+         address.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+}
+
 absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(why); }
 
 }  // namespace
@@ -127,6 +136,10 @@ absl::StatusOr<Config> ConfigFromFlags() {
   c.listen = absl::GetFlag(FLAGS_listen);
   c.insecure = absl::GetFlag(FLAGS_insecure);
   c.dsn = absl::GetFlag(FLAGS_dsn);
+  c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  if (!c.metrics_listen.empty() && !IsHostPort(c.metrics_listen)) {
+    return Invalid("--metrics_listen must be empty or host:port");
+  }
 
   c.pool.dsn = c.dsn;
   c.pool.size_min = absl::GetFlag(FLAGS_pool_min);

@@ -20,6 +20,8 @@ struct Config {
   // Plaintext gRPC, and every caller unrestricted when no tokens are configured.
   bool insecure = false;
   std::string dsn;
+  // Where Prometheus scrapes /metrics (host:port); empty: no metrics.
+  std::string metrics_listen;
 
   pg::PoolOptions pool;
   pg::Timeouts timeouts;

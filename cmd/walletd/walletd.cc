@@ -28,6 +28,7 @@
 #include "adapters/postgres/pool.h"
 #include "adapters/postgres/repositories.h"
 #include "adapters/postgres/transactor.h"
+#include "adapters/prometheus/prometheus_metrics.h"
 #include "adapters/system/log.h"
 #include "adapters/system/system.h"
 #include "cmd/walletd/config.h"
@@ -40,6 +41,11 @@ namespace {
 // gRPC's and protobuf's own log lines pass at most this many per window.
 constexpr int kLibraryLinesMax = 50;
 constexpr absl::Duration kLibraryLinesWindow = absl::Seconds(1);
+
+// What walletd_build_info says; the build system defines them.
+prometheus_adapter::BuildInfo ThisBuild() {
+  return {WALLETD_VERSION, WALLETD_BUILD_TYPE, WALLETD_COMPILER};
+}
 
 // Applies migrations, waiting for the database to come up for at most migrate_timeout_ms.
 absl::Status MigrateWhenReachable(const Config& config, Logger& log) {
@@ -69,9 +75,13 @@ absl::Status MigrateWhenReachable(const Config& config, Logger& log) {
 // service on the use cases. Members are built in order and torn down in reverse.
 struct Assembly {
   Assembly(const Config& config, Logger& log)
-      : pool(config.pool),
+      : prometheus(config.metrics_listen.empty()
+                       ? nullptr
+                       : std::make_unique<prometheus_adapter::PrometheusMetrics>(ThisBuild())),
+        metrics(prometheus ? *prometheus : NoMetrics()),
+        pool(config.pool, metrics),
         executor(pool, config.timeouts),
-        transactor(pool, config.timeouts, config.retry),
+        transactor(pool, config.timeouts, config.retry, metrics),
         wallets(executor),
         transfers(executor),
         move{transactor, wallets, transfers, clock, ids, config.tx},
@@ -84,8 +94,31 @@ struct Assembly {
         list_transfers(wallets, transfers),
         service({create_wallet, deposit, withdraw, transfer, balance, get_transfer,
                  list_transfers},
-                config.service, log) {}
+                config.service, log, metrics),
+        pool_max(config.pool.size_max) {}
 
+  // What the metrics read at each scrape, on the metrics listener's threads.
+  prometheus_adapter::Snapshot Sample() const {
+    const pg::Pool::Stats db = pool.stats();
+    const grpc_adapter::WalletService::Load load = service.load();
+    prometheus_adapter::Snapshot s;
+    s.calls_running = load.running;
+    s.calls_queued = load.queued;
+    s.pool_connections = db.open;
+    s.pool_idle = db.idle;
+    s.pool_max = pool_max;
+    s.pool_waiting = db.waiting;
+    s.connections_opened = db.opened;
+    s.connections_closed = db.closed;
+    s.connect_failures = db.connect_failures;
+    s.acquire_timeouts = db.exhausted;
+    s.round_trips = pg::Connection::RoundTrips();
+    return s;
+  }
+
+  // Metrics: Prometheus with --metrics_listen, else none.
+  std::unique_ptr<prometheus_adapter::PrometheusMetrics> prometheus;
+  Metrics& metrics;
   // Driven side: PostgreSQL, the clock and ids.
   pg::Pool pool;
   pg::Executor executor;
@@ -105,6 +138,7 @@ struct Assembly {
   ListTransfersHandler list_transfers;
   // Driving side: gRPC.
   grpc_adapter::WalletService service;
+  const int pool_max;
   // Run on SIGHUP, on the serving thread, in order; each logs what it did and keeps its previous
   // state when the new one is unusable.
   std::vector<std::function<void()>> reloaders;
@@ -113,6 +147,17 @@ struct Assembly {
 // Serves until SIGTERM or SIGINT, then stops gracefully: health says NOT_SERVING, in-flight calls
 // get shutdown_grace to finish, the rest are cancelled. Returns the exit code.
 int Serve(const Config& config, Assembly& app, Logger& log) {
+  // Stops serving when Serve returns, before the parts it reads are torn down.
+  std::unique_ptr<prometheus_adapter::MetricsServer> metrics_server;
+  if (app.prometheus != nullptr) {
+    auto served = app.prometheus->Serve(config.metrics_listen, [&app] { return app.Sample(); });
+    if (!served.ok()) {
+      log.Log(LogLevel::kError, "cannot serve metrics", {{"error", LogText(served.status())}});
+      return 1;
+    }
+    metrics_server = *std::move(served);
+    log.Log(LogLevel::kInfo, "serving metrics", {{"address", metrics_server->address()}});
+  }
   ::grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service is not built from protobuf code, so reflection could not describe it
   // (grpcurl ... grpc.health.v1.Health/Check would fail); this pulls its descriptor in.
@@ -187,8 +232,12 @@ int Serve(const Config& config, Assembly& app, Logger& log) {
 
   // Stop accepting, let in-flight calls finish within the grace period, then cancel the rest.
   set_serving(false);
+  // The metrics listener takes up to 2 s to stop (civetweb looks at its sockets that seldom):
+  // it stops while the calls drain, not after them.
+  std::thread metrics_stopper([&metrics_server] { metrics_server.reset(); });
   app.service.Shutdown(*server, absl::Now() + config.shutdown_grace);
   app.pool.Close();
+  metrics_stopper.join();
   log.Log(LogLevel::kInfo, "stopped");
   return 0;
 }

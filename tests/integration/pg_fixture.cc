@@ -100,9 +100,11 @@ void PgTest::ResetStack() {
 
 void PgTest::Rebuild(const StackOptions& options) {
   ResetStack();
-  pool_ = std::make_unique<pg::Pool>(options.pool);
+  Metrics& metrics = options.metrics != nullptr ? *options.metrics : NoMetrics();
+  pool_ = std::make_unique<pg::Pool>(options.pool, metrics);
   executor_ = std::make_unique<pg::Executor>(*pool_, options.timeouts);
-  transactor_ = std::make_unique<pg::Transactor>(*pool_, options.timeouts, options.retry);
+  transactor_ =
+      std::make_unique<pg::Transactor>(*pool_, options.timeouts, options.retry, metrics);
   wallets_ = std::make_unique<pg::WalletRepository>(*executor_);
   transfers_ = std::make_unique<pg::TransferRepository>(*executor_);
   MovePorts ports{*transactor_, *wallets_, *transfers_, clock_, ids_, options.tx};

@@ -53,6 +53,7 @@ struct StackOptions {
   pg::Timeouts timeouts;
   pg::RetryOptions retry;
   TxOptions tx;
+  Metrics* metrics = nullptr;  // What the pool and the Transactor report to; none when null.
 };
 
 // A migrated schema with the whole Postgres adapter and the use cases wired on top.

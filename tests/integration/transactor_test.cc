@@ -12,12 +12,16 @@
 #include "adapters/postgres/connection.h"
 #include "domain/status_macros.h"
 #include "tests/integration/pg_fixture.h"
+#include "tests/unit/mocks.h"
 
 namespace walletd::testing {
 namespace {
 
 class TransactorTest : public PgTest {
  protected:
+  // For the tests that Rebuild() the stack to report to it; outlives the stack (TearDown).
+  ::testing::NiceMock<MockMetrics> metrics_;
+
   // Locks `wallet` in a transaction of ours, then runs `then` inside the closure.
   absl::Status LockThen(Context& ctx, const std::string& wallet,
                         const std::function<absl::Status(Context&)>& then) {
@@ -201,6 +205,18 @@ TEST_F(TransactorTest, RoundTripsPerOperation) {
 
 TEST_F(TransactorTest, ConnectionLostBeforeCommitIsRetriedOnAFreshConnection) {
   std::string a = NewWallet(100), b = NewWallet(0);
+  // The metrics hear of one transaction, its retry for a lost connection (SQLSTATE class 08)
+  // and its commit on the second run.
+  StackOptions options = DefaultOptions();
+  options.metrics = &metrics_;
+  Rebuild(options);
+  {
+    ::testing::InSequence in_order;
+    EXPECT_CALL(metrics_, TransactionBegun());
+    EXPECT_CALL(metrics_, TransactionRetried("08"));
+    EXPECT_CALL(metrics_, TransactionFinished(TxOutcome::kCommitted, 2));
+  }
+  EXPECT_CALL(metrics_, ConnectionAcquireWaited).Times(::testing::AtLeast(2));
   int runs = 0;
   auto ctx = Ctx();
   absl::Status status = transactor_->WithinTransaction(*ctx, {}, [&](Context& c) -> absl::Status {
@@ -250,6 +266,14 @@ TEST_F(TransactorTest, ConnectionLostDuringCommitIsReportedAsUnknownOutcome) {
              "$$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$");
   sql_->Exec("CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON transfers DEFERRABLE "
              "INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()");
+  StackOptions options = DefaultOptions();
+  options.metrics = &metrics_;
+  Rebuild(options);
+  EXPECT_CALL(metrics_,
+              TransactionFinished(::testing::Ne(TxOutcome::kOutcomeUnknown), ::testing::_))
+      .Times(::testing::AnyNumber());  // The client's retry and replay, below.
+  EXPECT_CALL(metrics_, TransactionFinished(TxOutcome::kOutcomeUnknown, 1));
+  EXPECT_CALL(metrics_, TransactionRetried).Times(0);
   auto pending = std::async(std::launch::async, [&] {
     auto ctx = Ctx();
     return (*transfer_)(*ctx, {"unknown-1", a, b, 40, "EUR"});

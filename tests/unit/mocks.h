@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "ports/clock.h"
 #include "ports/id_generator.h"
+#include "ports/metrics.h"
 #include "ports/transactor.h"
 #include "ports/transfer_repository.h"
 #include "ports/wallet_repository.h"
@@ -36,6 +37,17 @@ class MockTransactor : public Transactor {
 
  private:
   InTransaction marker_;
+};
+
+class MockMetrics : public Metrics {
+ public:
+  MOCK_METHOD(void, CallFinished,
+              (std::string_view, absl::StatusCode, std::string_view, absl::Duration), (override));
+  MOCK_METHOD(void, CallRefused, (std::string_view, Refusal), (override));
+  MOCK_METHOD(void, TransactionBegun, (), (override));
+  MOCK_METHOD(void, TransactionRetried, (std::string_view), (override));
+  MOCK_METHOD(void, TransactionFinished, (TxOutcome, int), (override));
+  MOCK_METHOD(void, ConnectionAcquireWaited, (absl::Duration), (override));
 };
 
 class MockWalletRepository : public WalletRepository {
