@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/grpc/library_log.h"
+#include "adapters/grpc/tls.h"
 #include "adapters/grpc/wallet_service.h"
 #include "adapters/postgres/migrator.h"
 #include "adapters/postgres/pool.h"
@@ -68,8 +69,10 @@ absl::Status MigrateWhenReachable(const Config& config, Logger& log) {
 // The service's parts, wired: the Postgres adapter, the use cases on its ports and the gRPC
 // service on the use cases. Members are built in order and torn down in reverse.
 struct Assembly {
-  Assembly(const Config& config, Logger& log)
-      : pool(config.pool),
+  Assembly(const Config& config, std::shared_ptr<grpc_adapter::TlsServerCredentials> tls_files,
+           Logger& log)
+      : tls(std::move(tls_files)),
+        pool(config.pool),
         executor(pool, config.timeouts),
         transactor(pool, config.timeouts, config.retry),
         wallets(executor),
@@ -84,8 +87,24 @@ struct Assembly {
         list_transfers(wallets, transfers),
         service({create_wallet, deposit, withdraw, transfer, balance, get_transfer,
                  list_transfers},
-                config.service, log) {}
+                config.service, log) {
+    if (tls != nullptr) reloaders.push_back([this, &log] { ReloadTls(log); });
+  }
 
+  // New handshakes use the files as they are now; a bad set is logged and the previous one kept.
+  void ReloadTls(Logger& log) {
+    if (absl::Status reloaded = tls->Reload(); !reloaded.ok()) {
+      log.Log(LogLevel::kWarn, "TLS files not reloaded; the previous ones stay in use",
+              {{"error", LogText(reloaded)}});
+      return;
+    }
+    log.Log(LogLevel::kInfo, "TLS files reloaded",
+            {{"cert_not_after", absl::FormatTime(tls->Current().cert_not_after)}});
+  }
+
+  // The server's TLS credentials (null: plaintext); they outlive the server, which calls into
+  // them on every handshake.
+  std::shared_ptr<grpc_adapter::TlsServerCredentials> tls;
   // Driven side: PostgreSQL, the clock and ids.
   pg::Pool pool;
   pg::Executor executor;
@@ -120,7 +139,11 @@ int Serve(const Config& config, Assembly& app, Logger& log) {
   ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ::grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, ::grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(
+      config.listen,
+      app.tls != nullptr ? std::shared_ptr<::grpc::ServerCredentials>(app.tls)
+                         : ::grpc::InsecureServerCredentials(),
+      &port);
   app.service.Register(builder);  // Sets the transport's size limit too.
   std::unique_ptr<::grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -178,8 +201,10 @@ int Serve(const Config& config, Assembly& app, Logger& log) {
     });
   };
   check_health();  // Before announcing the address, so the first health answer is already true.
+  const char* tls = app.tls == nullptr ? "off" : config.tls.mutual() ? "mutual" : "on";
   log.Log(LogLevel::kInfo, "listening",
           {{"address", address},
+           {"tls", tls},
            {"workers", static_cast<int64_t>(config.service.running_max)},
            {"pool_max", static_cast<int64_t>(config.pool.size_max)}});
 
@@ -193,7 +218,7 @@ int Serve(const Config& config, Assembly& app, Logger& log) {
   return 0;
 }
 
-int Run(const Config& config) {
+int Run(const Config& config, std::shared_ptr<grpc_adapter::TlsServerCredentials> tls) {
   // Never destroyed: gRPC's and protobuf's own threads may log until the process ends.
   Logger& log = *new JsonLogger(config.log_level);
   // Their lines in the same JSON stream, and few enough that no client can flood it.
@@ -208,7 +233,7 @@ int Run(const Config& config) {
     }
     if (config.migrate_only) return 0;
   }
-  Assembly app(config, log);
+  Assembly app(config, std::move(tls), log);
   app.pool.StartMaintenance();
   return Serve(config, app, log);
 }
@@ -239,5 +264,16 @@ int main(int argc, char** argv) {
     std::cerr << "walletd: " << config.status().message() << "\n";
     return 2;
   }
-  return walletd::Run(*config);
+  // The certificate files are read before anything else starts, so a bad one stops walletd at
+  // once with a message that names it.
+  std::shared_ptr<walletd::grpc_adapter::TlsServerCredentials> tls;
+  if (config->tls.enabled()) {
+    auto loaded = walletd::grpc_adapter::TlsServerCredentials::Load(config->tls);
+    if (!loaded.ok()) {
+      std::cerr << "walletd: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    tls = *std::move(loaded);
+  }
+  return walletd::Run(*config, std::move(tls));
 }
