@@ -195,8 +195,11 @@ grpc_ssl_certificate_config_reload_status TlsServerCredentials::Fetch(
   // to, gRPC would log it and keep the previous material).
   const TlsMaterial& m = self.material_;
   grpc_ssl_pem_key_cert_pair pair{m.key_pem.c_str(), m.cert_pem.c_str()};
-  *config = grpc_ssl_server_certificate_config_create(
-      m.client_ca_pem.empty() ? nullptr : m.client_ca_pem.c_str(), &pair, 1);
+  // gRPC 1.51 aborts on a fetched config without client roots, and loads them even when it asks
+  // clients for no certificate. Without mutual TLS they are never used: the server's own chain
+  // stands in, as certificates that are sure to parse.
+  const std::string& client_roots = self.files_.mutual() ? m.client_ca_pem : m.cert_pem;
+  *config = grpc_ssl_server_certificate_config_create(client_roots.c_str(), &pair, 1);
   port.generation_served = self.generation_;
   return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
 }
