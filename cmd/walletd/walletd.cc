@@ -69,9 +69,9 @@ absl::Status MigrateWhenReachable(const Config& config, Logger& log) {
 // The service's parts, wired: the Postgres adapter, the use cases on its ports and the gRPC
 // service on the use cases. Members are built in order and torn down in reverse.
 struct Assembly {
-  Assembly(const Config& config, std::shared_ptr<grpc_adapter::TlsServerCredentials> tls_files,
-           Logger& log)
-      : tls(std::move(tls_files)),
+  Assembly(const Config& config,
+           std::shared_ptr<grpc_adapter::TlsServerCredentials> tls_credentials, Logger& log)
+      : tls(std::move(tls_credentials)),
         pool(config.pool),
         executor(pool, config.timeouts),
         transactor(pool, config.timeouts, config.retry),
