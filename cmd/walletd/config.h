@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "adapters/grpc/tls.h"
 #include "adapters/grpc/wallet_service.h"
 #include "adapters/postgres/pool.h"
 #include "adapters/postgres/transactor.h"
@@ -17,8 +18,11 @@ namespace walletd {
 struct Config {
   LogLevel log_level = LogLevel::kInfo;
   std::string listen;
-  // Plaintext gRPC, and every caller unrestricted when no tokens are configured.
+  // Plaintext gRPC when no certificate is given, and every caller unrestricted when no tokens
+  // are configured.
   bool insecure = false;
+  // The certificate files: TLS whenever tls.enabled(), --insecure or not.
+  grpc_adapter::TlsFiles tls;
   std::string dsn;
   // Where Prometheus scrapes /metrics (host:port); empty: no metrics.
   std::string metrics_listen;

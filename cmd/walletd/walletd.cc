@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/grpc/library_log.h"
+#include "adapters/grpc/tls.h"
 #include "adapters/grpc/wallet_service.h"
 #include "adapters/postgres/migrator.h"
 #include "adapters/postgres/pool.h"
@@ -74,8 +75,10 @@ absl::Status MigrateWhenReachable(const Config& config, Logger& log) {
 // The service's parts, wired: the Postgres adapter, the use cases on its ports and the gRPC
 // service on the use cases. Members are built in order and torn down in reverse.
 struct Assembly {
-  Assembly(const Config& config, Logger& log)
-      : prometheus(config.metrics_listen.empty()
+  Assembly(const Config& config,
+           std::shared_ptr<grpc_adapter::TlsServerCredentials> tls_credentials, Logger& log)
+      : tls(std::move(tls_credentials)),
+        prometheus(config.metrics_listen.empty()
                        ? nullptr
                        : std::make_unique<prometheus_adapter::PrometheusMetrics>(ThisBuild())),
         metrics(prometheus ? *prometheus : NoMetrics()),
@@ -95,7 +98,20 @@ struct Assembly {
         service({create_wallet, deposit, withdraw, transfer, balance, get_transfer,
                  list_transfers},
                 config.service, log, metrics),
-        pool_max(config.pool.size_max) {}
+        pool_max(config.pool.size_max) {
+    if (tls != nullptr) reloaders.push_back([this, &log] { ReloadTls(log); });
+  }
+
+  // New handshakes use the files as they are now; a bad set is logged and the previous one kept.
+  void ReloadTls(Logger& log) {
+    if (absl::Status reloaded = tls->Reload(); !reloaded.ok()) {
+      log.Log(LogLevel::kWarn, "TLS files not reloaded; the previous ones stay in use",
+              {{"error", LogText(reloaded)}});
+      return;
+    }
+    log.Log(LogLevel::kInfo, "TLS files reloaded",
+            {{"cert_not_after", absl::FormatTime(tls->Current().cert_not_after)}});
+  }
 
   // What the metrics read at each scrape, on the metrics listener's threads.
   prometheus_adapter::Snapshot Sample() const {
@@ -116,6 +132,9 @@ struct Assembly {
     return s;
   }
 
+  // The server's TLS credentials (null: plaintext); they outlive the server, which calls into
+  // them on every handshake.
+  std::shared_ptr<grpc_adapter::TlsServerCredentials> tls;
   // Metrics: Prometheus with --metrics_listen, else none.
   std::unique_ptr<prometheus_adapter::PrometheusMetrics> prometheus;
   Metrics& metrics;
@@ -165,7 +184,11 @@ int Serve(const Config& config, Assembly& app, Logger& log) {
   ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ::grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, ::grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(
+      config.listen,
+      app.tls != nullptr ? std::shared_ptr<::grpc::ServerCredentials>(app.tls)
+                         : ::grpc::InsecureServerCredentials(),
+      &port);
   app.service.Register(builder);  // Sets the transport's size limit too.
   std::unique_ptr<::grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -223,8 +246,10 @@ int Serve(const Config& config, Assembly& app, Logger& log) {
     });
   };
   check_health();  // Before announcing the address, so the first health answer is already true.
+  const char* tls = app.tls == nullptr ? "off" : config.tls.mutual() ? "mutual" : "on";
   log.Log(LogLevel::kInfo, "listening",
           {{"address", address},
+           {"tls", tls},
            {"workers", static_cast<int64_t>(config.service.running_max)},
            {"pool_max", static_cast<int64_t>(config.pool.size_max)}});
 
@@ -242,7 +267,7 @@ int Serve(const Config& config, Assembly& app, Logger& log) {
   return 0;
 }
 
-int Run(const Config& config) {
+int Run(const Config& config, std::shared_ptr<grpc_adapter::TlsServerCredentials> tls) {
   // Never destroyed: gRPC's and protobuf's own threads may log until the process ends.
   Logger& log = *new JsonLogger(config.log_level);
   // Their lines in the same JSON stream, and few enough that no client can flood it.
@@ -257,7 +282,7 @@ int Run(const Config& config) {
     }
     if (config.migrate_only) return 0;
   }
-  Assembly app(config, log);
+  Assembly app(config, std::move(tls), log);
   app.pool.StartMaintenance();
   return Serve(config, app, log);
 }
@@ -288,5 +313,16 @@ int main(int argc, char** argv) {
     std::cerr << "walletd: " << config.status().message() << "\n";
     return 2;
   }
-  return walletd::Run(*config);
+  // The certificate files are read before anything else starts, so a bad one stops walletd at
+  // once with a message that names it.
+  std::shared_ptr<walletd::grpc_adapter::TlsServerCredentials> tls;
+  if (config->tls.enabled()) {
+    auto loaded = walletd::grpc_adapter::TlsServerCredentials::Load(config->tls);
+    if (!loaded.ok()) {
+      std::cerr << "walletd: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    tls = *std::move(loaded);
+  }
+  return walletd::Run(*config, std::move(tls));
 }

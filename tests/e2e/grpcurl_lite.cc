@@ -1,9 +1,14 @@
 // A stand-in for grpcurl (which cannot be installed here), for the README walkthrough test. Like
 // grpcurl it knows nothing of walletd's protos: it asks the server through reflection. It accepts
-// the subset of grpcurl's syntax the README uses and prints in grpcurl's format:
-//   grpcurl -plaintext [-d JSON] [-H 'name: value']... ADDRESS list [SERVICE]
-//   grpcurl -plaintext ADDRESS describe SYMBOL
-//   grpcurl -plaintext [-d JSON] [-H 'name: value']... ADDRESS package.Service/Method
+// the subset of grpcurl's syntax the README and the tests use and prints in grpcurl's format:
+//   grpcurl CONNECTION [-d JSON] [-H 'name: value']... ADDRESS list [SERVICE]
+//   grpcurl CONNECTION ADDRESS describe SYMBOL
+//   grpcurl CONNECTION [-d JSON] [-H 'name: value']... ADDRESS package.Service/Method
+// where CONNECTION is -plaintext, or TLS (as grpcurl, the default):
+//   [-cacert FILE] [-cert FILE -key FILE] [-authority NAME]
+// trusting the CA certificates in -cacert (gRPC's default roots without it), presenting a client
+// certificate, and checking the server's certificate for NAME instead of ADDRESS's host (NAME is
+// also sent as :authority).
 // Exit status: 0, 64 + the gRPC code when the call fails (as grpcurl), 2 for usage errors.
 
 #include <grpcpp/generic/generic_stub.h>
@@ -15,7 +20,9 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <map>
 #include <set>
 #include <string>
@@ -212,6 +219,41 @@ int Invoke(const std::shared_ptr<grpc::Channel>& channel, Reflection& reflection
   return 0;
 }
 
+bool ReadFile(const std::string& path, std::string* content) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  *content = text.str();
+  return in.good() || in.eof();
+}
+
+struct Connection {
+  bool plaintext = false;
+  std::string cacert, cert, key, authority;  // File names, and a name.
+};
+
+// The channel `connection` asks for; nullptr after printing why it cannot be made.
+std::shared_ptr<grpc::Channel> Connect(const std::string& address, const Connection& connection) {
+  grpc::ChannelArguments args;
+  if (!connection.authority.empty()) {
+    args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, connection.authority);
+  }
+  if (connection.plaintext) {
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  }
+  grpc::SslCredentialsOptions tls;
+  for (const auto& [path, pem] : {std::pair{&connection.cacert, &tls.pem_root_certs},
+                                  {&connection.cert, &tls.pem_cert_chain},
+                                  {&connection.key, &tls.pem_private_key}}) {
+    if (!path->empty() && !ReadFile(*path, pem)) {
+      Fail("cannot read " + *path);
+      return nullptr;
+    }
+  }
+  if (!connection.authority.empty()) args.SetSslTargetNameOverride(connection.authority);
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(tls), args);
+}
+
 int Describe(Reflection& reflection, const std::string& symbol) {
   if (!reflection.LoadSymbol(symbol)) return Fail("cannot resolve " + symbol);
   const pb::ServiceDescriptor* service = reflection.pool().FindServiceByName(symbol);
@@ -226,11 +268,19 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string data;
   std::vector<std::pair<std::string, std::string>> headers;
-  bool plaintext = false;
+  Connection connection;
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "-plaintext") {
-      plaintext = true;
+      connection.plaintext = true;
+    } else if (args[i] == "-cacert" && i + 1 < args.size()) {
+      connection.cacert = args[++i];
+    } else if (args[i] == "-cert" && i + 1 < args.size()) {
+      connection.cert = args[++i];
+    } else if (args[i] == "-key" && i + 1 < args.size()) {
+      connection.key = args[++i];
+    } else if (args[i] == "-authority" && i + 1 < args.size()) {
+      connection.authority = args[++i];
     } else if (args[i] == "-d" && i + 1 < args.size()) {
       data = args[++i];
     } else if (args[i] == "-H" && i + 1 < args.size()) {
@@ -246,11 +296,21 @@ int main(int argc, char** argv) {
       positional.push_back(args[i]);
     }
   }
-  if (!plaintext || positional.size() < 2) {
-    return Fail("usage: grpcurl -plaintext [-d JSON] [-H 'k: v'] ADDRESS list|describe|SERVICE/METHOD",
+  if (positional.size() < 2) {
+    return Fail("usage: grpcurl [-plaintext | [-cacert F] [-cert F -key F]] [-authority NAME] "
+                "[-d JSON] [-H 'k: v'] ADDRESS list|describe|SERVICE/METHOD",
                 kUsage);
   }
-  auto channel = grpc::CreateChannel(positional[0], grpc::InsecureChannelCredentials());
+  const bool tls_files = !connection.cacert.empty() || !connection.cert.empty() ||
+                         !connection.key.empty();
+  if (connection.plaintext && tls_files) {
+    return Fail("-cacert, -cert and -key are for TLS: they do not go with -plaintext", kUsage);
+  }
+  if (connection.cert.empty() != connection.key.empty()) {
+    return Fail("-cert and -key go together", kUsage);
+  }
+  auto channel = Connect(positional[0], connection);
+  if (channel == nullptr) return 1;
   Reflection reflection(channel);
   const std::string& verb = positional[1];
   if (verb == "list" && positional.size() == 2) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string_view>
 
 #include "absl/time/clock.h"
 
@@ -15,7 +16,8 @@ namespace walletd::testing {
 
 std::unique_ptr<WalletdProcess> WalletdProcess::Start(const std::string& binary,
                                                       const std::vector<std::string>& args,
-                                                      absl::Duration timeout) {
+                                                      absl::Duration timeout,
+                                                      const std::vector<std::string>& env) {
   std::unique_ptr<WalletdProcess> p(new WalletdProcess());
   int fds[2];
   if (pipe(fds) != 0) return p;
@@ -28,7 +30,16 @@ std::unique_ptr<WalletdProcess> WalletdProcess::Start(const std::string& binary,
   argv.push_back(const_cast<char*>(binary.c_str()));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  const int rc = posix_spawn(&p->pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view name(*e, std::strcspn(*e, "="));
+    bool replaced = false;
+    for (const std::string& added : env) replaced |= added.substr(0, added.find('=')) == name;
+    if (!replaced) envp.push_back(*e);
+  }
+  for (const std::string& added : env) envp.push_back(const_cast<char*>(added.c_str()));
+  envp.push_back(nullptr);
+  const int rc = posix_spawn(&p->pid_, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
   if (rc != 0) {

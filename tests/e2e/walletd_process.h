@@ -17,10 +17,12 @@ namespace walletd::testing {
 class WalletdProcess {
  public:
   // Starts `binary` with `args` and waits until it logs that it listens (address() is then
-  // set) or exits (address() stays empty).
+  // set) or exits (address() stays empty). `env` ("NAME=value") is added to this process's
+  // environment, replacing variables of the same names.
   static std::unique_ptr<WalletdProcess> Start(const std::string& binary,
                                                const std::vector<std::string>& args,
-                                               absl::Duration timeout = absl::Seconds(30));
+                                               absl::Duration timeout = absl::Seconds(30),
+                                               const std::vector<std::string>& env = {});
   ~WalletdProcess();  // Kills the process if it still runs.
 
   const std::string& address() const { return address_; }
