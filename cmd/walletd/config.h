@@ -19,6 +19,10 @@ struct Config {
   std::string listen;
   // Plaintext gRPC, and every caller unrestricted when no tokens are configured.
   bool insecure = false;
+  // The tokens file callers' bearer tokens are checked against; empty only with insecure.
+  std::string tokens_file;
+  // The libpq connection string: from --dsn (WALLETD_DSN) or the file --dsn_file. It may hold a
+  // password: never log it whole.
   std::string dsn;
 
   pg::PoolOptions pool;
@@ -43,7 +47,8 @@ bool IsWalletdFlagFile(absl::string_view filename);
 /// (never its value: it may hold a password).
 absl::Status ApplyEnvironment();
 
-/// The configuration from the parsed flags; INVALID_ARGUMENT says which setting is wrong.
+/// The configuration from the parsed flags; INVALID_ARGUMENT says which setting is wrong (never
+/// quoting the DSN or a file's content).
 absl::StatusOr<Config> ConfigFromFlags();
 
 }  // namespace walletd

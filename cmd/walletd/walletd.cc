@@ -68,7 +68,8 @@ absl::Status MigrateWhenReachable(const Config& config, Logger& log) {
 // The service's parts, wired: the Postgres adapter, the use cases on its ports and the gRPC
 // service on the use cases. Members are built in order and torn down in reverse.
 struct Assembly {
-  Assembly(const Config& config, Logger& log)
+  Assembly(const Config& config, std::unique_ptr<grpc_adapter::Authenticator> authenticator,
+           Logger& log)
       : pool(config.pool),
         executor(pool, config.timeouts),
         transactor(pool, config.timeouts, config.retry),
@@ -82,9 +83,22 @@ struct Assembly {
         balance(wallets),
         get_transfer(transfers),
         list_transfers(wallets, transfers),
+        auth(std::move(authenticator)),
         service({create_wallet, deposit, withdraw, transfer, balance, get_transfer,
                  list_transfers},
-                config.service, log) {}
+                config.service, *auth, log) {
+    reloaders.push_back([this, &config, &log] {
+      if (config.tokens_file.empty()) return;
+      absl::StatusOr<size_t> tokens = auth->Reload();
+      if (tokens.ok()) {
+        log.Log(LogLevel::kInfo, "tokens reloaded", {{"tokens", static_cast<int64_t>(*tokens)}});
+      } else {
+        // The message names the file and the line, never a line's text.
+        log.Log(LogLevel::kError, "tokens file refused; the previous tokens stay",
+                {{"error", AsStd(tokens.status().message())}});
+      }
+    });
+  }
 
   // Driven side: PostgreSQL, the clock and ids.
   pg::Pool pool;
@@ -103,7 +117,8 @@ struct Assembly {
   BalanceHandler balance;
   GetTransferHandler get_transfer;
   ListTransfersHandler list_transfers;
-  // Driving side: gRPC.
+  // Driving side: gRPC, and who may call it.
+  std::unique_ptr<grpc_adapter::Authenticator> auth;
   grpc_adapter::WalletService service;
   // Run on SIGHUP, on the serving thread, in order; each logs what it did and keeps its previous
   // state when the new one is unusable.
@@ -200,6 +215,21 @@ int Run(const Config& config) {
   grpc_adapter::RouteLibraryLogs(
       new RateLimitedLogger(log, kLibraryLinesMax, kLibraryLinesWindow));
 
+  // Before anything else: a walletd that cannot tell its callers apart must not serve.
+  std::unique_ptr<grpc_adapter::Authenticator> auth;
+  if (config.tokens_file.empty()) {
+    log.Log(LogLevel::kWarn, "--insecure without --tokens_file: every caller may do everything");
+    auth = grpc_adapter::Authenticator::Open("insecure");
+  } else {
+    absl::StatusOr<std::unique_ptr<grpc_adapter::Authenticator>> loaded =
+        grpc_adapter::Authenticator::FromFile(config.tokens_file);
+    if (!loaded.ok()) {
+      log.Log(LogLevel::kError, "tokens file refused", {{"error", AsStd(loaded.status().message())}});
+      return 2;
+    }
+    auth = *std::move(loaded);
+  }
+
   if (config.migrate || config.migrate_only) {
     absl::Status migrated = MigrateWhenReachable(config, log);
     if (!migrated.ok()) {
@@ -208,7 +238,7 @@ int Run(const Config& config) {
     }
     if (config.migrate_only) return 0;
   }
-  Assembly app(config, log);
+  Assembly app(config, std::move(auth), log);
   app.pool.StartMaintenance();
   return Serve(config, app, log);
 }
