@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 psql "$WALLETD_TEST_DSN" -qc "CREATE SCHEMA $schema"
-"$walletd_bin" --dsn="$WALLETD_TEST_DSN options='-csearch_path=$schema'" --listen=127.0.0.1:0 \
+"$walletd_bin" --insecure --dsn="$WALLETD_TEST_DSN options='-csearch_path=$schema'" --listen=127.0.0.1:0 \
   2>"$tmp/walletd.log" &
 pid=$!
 address=""
