@@ -19,7 +19,9 @@ class BalanceHandler {
 
   explicit BalanceHandler(WalletRepository& wallets) : wallets_(wallets) {}
 
-  // INVALID_ARGUMENT/INVALID_WALLET_ID; NOT_FOUND/WALLET_NOT_FOUND; storage errors otherwise.
+  // UNAUTHENTICATED; PERMISSION_DENIED/MISSING_SCOPE (wallets:read); INVALID_ARGUMENT/
+  // INVALID_WALLET_ID; NOT_FOUND/WALLET_NOT_FOUND (also for another tenant's wallet); storage
+  // errors otherwise.
   absl::StatusOr<Result> operator()(Context& ctx, const Command& command);
 
  private:

@@ -19,7 +19,9 @@ class GetTransferHandler {
 
   explicit GetTransferHandler(TransferRepository& transfers) : transfers_(transfers) {}
 
-  // INVALID_ARGUMENT/INVALID_TRANSFER_ID; NOT_FOUND/TRANSFER_NOT_FOUND; storage errors otherwise.
+  // UNAUTHENTICATED; PERMISSION_DENIED/MISSING_SCOPE (wallets:read); INVALID_ARGUMENT/
+  // INVALID_TRANSFER_ID; NOT_FOUND/TRANSFER_NOT_FOUND (also for another tenant's transfer);
+  // storage errors otherwise.
   absl::StatusOr<Result> operator()(Context& ctx, const Command& command);
 
  private:

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "application/authorize.h"
 #include "domain/errors.h"
 #include "domain/status_macros.h"
 #include "domain/text.h"
@@ -47,6 +48,7 @@ absl::StatusOr<int64_t> DecodePageToken(const WalletId& wallet, std::string_view
 
 absl::StatusOr<ListTransfersHandler::Result> ListTransfersHandler::operator()(
     Context& ctx, const Command& command) {
+  ASSIGN_OR_RETURN(const Caller* caller, RequireScope(ctx, Scope::kRead));
   ASSIGN_OR_RETURN(WalletId wallet, WalletId::Parse(command.wallet_id));
   if (command.page_size < 0) {
     return InvalidArgument(reason::kInvalidPageSize,
@@ -65,9 +67,15 @@ absl::StatusOr<ListTransfersHandler::Result> ListTransfersHandler::operator()(
   Result result;
   if (rows.empty()) {
     // Tell an empty wallet from a wrong id, also when a token (which walletd mints only when rows
-    // follow, so this one was made up) names a wallet that does not exist.
-    RETURN_IF_ERROR(wallets_.Get(ctx, wallet).status());
+    // follow, so this one was made up) names a wallet that does not exist, or another tenant's.
+    ASSIGN_OR_RETURN(Wallet listed, wallets_.Get(ctx, wallet));
+    RETURN_IF_ERROR(CheckReaches(*caller, listed));
     return result;
+  }
+  // A transfer's tenant is its wallets' (the schema holds it so): rows of another tenant mean the
+  // wallet is another tenant's, answered as if it did not exist.
+  for (const Transfer& row : rows) {
+    if (!caller->Reaches(row.tenant.str())) return WalletNotFound(wallet);
   }
   if (static_cast<int>(rows.size()) > page_size) {
     rows.erase(rows.begin() + page_size, rows.end());

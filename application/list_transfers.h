@@ -32,8 +32,9 @@ class ListTransfersHandler {
   ListTransfersHandler(WalletRepository& wallets, TransferRepository& transfers)
       : wallets_(wallets), transfers_(transfers) {}
 
-  // INVALID_ARGUMENT for INVALID_WALLET_ID, INVALID_PAGE_SIZE (negative) or INVALID_PAGE_TOKEN
-  // (malformed, or from another wallet's listing); NOT_FOUND/WALLET_NOT_FOUND.
+  // UNAUTHENTICATED; PERMISSION_DENIED/MISSING_SCOPE (wallets:read); INVALID_ARGUMENT for
+  // INVALID_WALLET_ID, INVALID_PAGE_SIZE (negative) or INVALID_PAGE_TOKEN (malformed, or from
+  // another wallet's listing); NOT_FOUND/WALLET_NOT_FOUND (also for another tenant's wallet).
   absl::StatusOr<Result> operator()(Context& ctx, const Command& command);
 
  private:

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "application/authorize.h"
 #include "domain/errors.h"
 #include "domain/status_macros.h"
 #include "domain/text.h"
@@ -12,23 +13,38 @@
 namespace walletd {
 namespace {
 
-Wallet* FindLocked(std::vector<Wallet>& locked, const std::optional<WalletId>& id) {
-  if (!id) return nullptr;
+Wallet* FindLocked(std::vector<Wallet>& locked, const WalletId& id) {
   for (Wallet& wallet : locked) {
-    if (wallet.id() == *id) return &wallet;
+    if (wallet.id() == id) return &wallet;
   }
   return nullptr;
 }
 
-absl::Status RunMovement(const MovePorts& ports, Context& ctx, const Movement& movement,
-                         const TransferId& id, absl::Time now, std::optional<Transfer>* done) {
+Wallet* FindLocked(std::vector<Wallet>& locked, const std::optional<WalletId>& id) {
+  return id ? FindLocked(locked, *id) : nullptr;
+}
+
+// Runs inside the transaction. Sets `*wallets_tenant` to the tenant of the movement's wallets once
+// they are locked, reachable and of one tenant.
+absl::Status RunMovement(const MovePorts& ports, Context& ctx, const Caller& caller,
+                         const Movement& movement, const TransferId& id, absl::Time now,
+                         std::optional<Transfer>* done, std::optional<Tenant>* wallets_tenant) {
   done->reset();
-  ASSIGN_OR_RETURN(std::vector<Wallet> locked,
-                   ports.wallets.LockForUpdate(ctx, movement.WalletsInLockOrder()));
+  wallets_tenant->reset();
+  const std::vector<WalletId> ids = movement.WalletsInLockOrder();
+  ASSIGN_OR_RETURN(std::vector<Wallet> locked, ports.wallets.LockForUpdate(ctx, ids));
+  // A missing wallet and one of a tenant the caller does not reach get the same answer, for the
+  // first of them in lock order: which one is reported tells nothing either.
+  for (const WalletId& wallet_id : ids) {
+    const Wallet* wallet = FindLocked(locked, wallet_id);
+    if (wallet == nullptr || !caller.Reaches(wallet->tenant().str())) {
+      return WalletNotFound(wallet_id);
+    }
+  }
   Wallet* from = FindLocked(locked, movement.from());
   Wallet* to = FindLocked(locked, movement.to());
-  if ((movement.from() && from == nullptr) || (movement.to() && to == nullptr)) {
-    return absl::InternalError("LockForUpdate returned other wallets than asked for");
+  if (from == nullptr || to == nullptr || from->tenant() == to->tenant()) {
+    *wallets_tenant = (from != nullptr ? from : to)->tenant();
   }
   const int64_t from_version = from ? from->version() : 0;
   const int64_t to_version = to ? to->version() : 0;
@@ -60,23 +76,31 @@ absl::StatusOr<MoveResult> Report(Transfer transfer, const WalletId& reported, b
 
 }  // namespace
 
-absl::StatusOr<MoveResult> MoveMoney(const MovePorts& ports, Context& ctx, const Movement& movement,
-                                     const WalletId& reported) {
+absl::StatusOr<MoveResult> MoveMoney(const MovePorts& ports, Context& ctx, const Caller& caller,
+                                     const Movement& movement, const WalletId& reported) {
+  ASSIGN_OR_RETURN(std::optional<Tenant> own_tenant, OwnTenant(caller));
   RETURN_IF_ERROR(ctx.Alive());
   const TransferId id = ports.ids.NewTransferId();
   const absl::Time now = ports.clock.Now();
   std::optional<Transfer> done;
-  absl::Status status = ports.transactor.WithinTransaction(
-      ctx, ports.tx_options,
-      [&](Context& tx_ctx) { return RunMovement(ports, tx_ctx, movement, id, now, &done); });
+  std::optional<Tenant> wallets_tenant;
+  absl::Status status =
+      ports.transactor.WithinTransaction(ctx, ports.tx_options, [&](Context& tx_ctx) {
+        return RunMovement(ports, tx_ctx, caller, movement, id, now, &done, &wallets_tenant);
+      });
   if (status.ok()) {
     if (!done) return absl::InternalError("the transaction committed without a transfer");
     return Report(std::move(*done), reported, false);
   }
   // Success stays cheap: the request id is looked up only when the movement failed.
   if (!MayBeReplay(status)) return status;
+  // Request ids are unique per tenant. A tenant-bound caller's are its tenant's; a caller reaching
+  // every tenant uses those of the wallets' tenant, and has none to look in when its wallets were
+  // not found or belong to two tenants.
+  const std::optional<Tenant>& tenant = own_tenant ? own_tenant : wallets_tenant;
+  if (!tenant) return status;
   ASSIGN_OR_RETURN(std::optional<Transfer> prior,
-                   ports.transfers.FindByRequestId(ctx, movement.request_id()));
+                   ports.transfers.FindByRequestId(ctx, *tenant, movement.request_id()));
   if (!prior) {
     if (!HasReason(status, reason::kDuplicateRequestId)) return status;
     // The holder of the request id is gone again: only a concurrent rollback can do that.

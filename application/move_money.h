@@ -40,11 +40,14 @@ struct MoveResult {
 };
 
 // Locks the movement's wallets in id order, applies it, writes the wallets and the ledger record,
-// all in one transaction. The request id makes it idempotent: when it was already served with the
-// same payload the original transfer comes back (replayed) and no money moves; with another
-// payload the answer is FAILED_PRECONDITION/IDEMPOTENCY_KEY_REUSED. The result reports the balance
-// of `reported`, one of the movement's wallets, right after the transfer.
-absl::StatusOr<MoveResult> MoveMoney(const MovePorts& ports, Context& ctx, const Movement& movement,
-                                     const WalletId& reported);
+// all in one transaction, for `caller` (who holds wallets:write). A wallet of a tenant the caller
+// does not reach is NOT_FOUND/WALLET_NOT_FOUND as if it did not exist; wallets of two tenants are
+// FAILED_PRECONDITION/TENANT_MISMATCH. The request id makes it idempotent within the tenant: when
+// it was already served with the same payload the original transfer comes back (replayed) and no
+// money moves; with another payload the answer is FAILED_PRECONDITION/IDEMPOTENCY_KEY_REUSED. The
+// result reports the balance of `reported`, one of the movement's wallets, right after the
+// transfer.
+absl::StatusOr<MoveResult> MoveMoney(const MovePorts& ports, Context& ctx, const Caller& caller,
+                                     const Movement& movement, const WalletId& reported);
 
 }  // namespace walletd

@@ -23,9 +23,11 @@ class TransferHandler {
 
   explicit TransferHandler(MovePorts ports) : ports_(ports) {}
 
-  // INVALID_ARGUMENT for bad input or SAME_WALLET; NOT_FOUND/WALLET_NOT_FOUND;
+  // UNAUTHENTICATED; PERMISSION_DENIED/MISSING_SCOPE (wallets:write); INVALID_ARGUMENT for bad
+  // input or SAME_WALLET; NOT_FOUND/WALLET_NOT_FOUND (also for another tenant's wallet);
   // FAILED_PRECONDITION for INSUFFICIENT_FUNDS, CURRENCY_MISMATCH, BALANCE_OVERFLOW,
-  // IDEMPOTENCY_KEY_REUSED; the Transactor's errors otherwise.
+  // IDEMPOTENCY_KEY_REUSED, TENANT_MISMATCH (wallets of two tenants); the Transactor's errors
+  // otherwise.
   absl::StatusOr<Result> operator()(Context& ctx, const Command& command);
 
  private:

@@ -17,7 +17,8 @@ class WithdrawHandler {
 
   explicit WithdrawHandler(MovePorts ports) : ports_(ports) {}
 
-  // INVALID_ARGUMENT for bad input; NOT_FOUND/WALLET_NOT_FOUND; FAILED_PRECONDITION for
+  // UNAUTHENTICATED; PERMISSION_DENIED/MISSING_SCOPE (wallets:write); INVALID_ARGUMENT for bad
+  // input; NOT_FOUND/WALLET_NOT_FOUND (also for another tenant's); FAILED_PRECONDITION for
   // INSUFFICIENT_FUNDS, CURRENCY_MISMATCH, IDEMPOTENCY_KEY_REUSED; the Transactor's errors
   // otherwise.
   absl::StatusOr<Result> operator()(Context& ctx, const Command& command);

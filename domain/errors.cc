@@ -1,6 +1,7 @@
 #include "domain/errors.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
 #include "domain/text.h"
 
 namespace walletd {
@@ -37,6 +38,21 @@ std::string LogText(const absl::Status& status) {
   const std::string detail = DetailOf(status);
   if (!detail.empty()) text.append(" (").append(detail).append(")");
   return text;
+}
+
+absl::Status WithMetadata(absl::Status status, std::string_view key, std::string_view value) {
+  if (!status.ok()) {
+    status.SetPayload(absl::StrCat(AsAbsl(kMetadataPayloadUrlPrefix), AsAbsl(key)),
+                      absl::Cord(AsAbsl(value)));
+  }
+  return status;
+}
+
+std::string MetadataOf(const absl::Status& status, std::string_view key) {
+  auto payload =
+      status.GetPayload(absl::StrCat(AsAbsl(kMetadataPayloadUrlPrefix), AsAbsl(key)));
+  if (!payload.has_value()) return "";
+  return std::string(*payload);
 }
 
 absl::Status InvalidArgument(std::string_view reason, std::string_view message) {

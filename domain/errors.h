@@ -28,10 +28,17 @@ inline constexpr std::string_view kInvalidRequestId = "INVALID_REQUEST_ID";
 inline constexpr std::string_view kInvalidPageToken = "INVALID_PAGE_TOKEN";
 inline constexpr std::string_view kInvalidPageSize = "INVALID_PAGE_SIZE";
 inline constexpr std::string_view kSameWallet = "SAME_WALLET";
+inline constexpr std::string_view kInvalidTenant = "INVALID_TENANT";
 // The request's bytes are no message of the method's type (undecodable, or a string field that is
 // not UTF-8): the client's encoder is broken, so no field could be checked.
 inline constexpr std::string_view kMalformedRequest = "MALFORMED_REQUEST";
-// NOT_FOUND.
+// UNAUTHENTICATED: no credentials, or credentials walletd does not know.
+inline constexpr std::string_view kUnauthenticated = "UNAUTHENTICATED";
+// PERMISSION_DENIED: the caller is known but may not do this. MISSING_SCOPE names the scope in
+// the ErrorInfo metadata ("scope"); TENANT_FORBIDDEN: a caller bound to a tenant named another.
+inline constexpr std::string_view kMissingScope = "MISSING_SCOPE";
+inline constexpr std::string_view kTenantForbidden = "TENANT_FORBIDDEN";
+// NOT_FOUND. Also what a caller gets for another tenant's wallet or transfer, word for word.
 inline constexpr std::string_view kWalletNotFound = "WALLET_NOT_FOUND";
 inline constexpr std::string_view kTransferNotFound = "TRANSFER_NOT_FOUND";
 // FAILED_PRECONDITION: a business rule refuses the operation in the current state.
@@ -39,6 +46,8 @@ inline constexpr std::string_view kInsufficientFunds = "INSUFFICIENT_FUNDS";
 inline constexpr std::string_view kCurrencyMismatch = "CURRENCY_MISMATCH";
 inline constexpr std::string_view kBalanceOverflow = "BALANCE_OVERFLOW";
 inline constexpr std::string_view kIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED";
+// A transfer between wallets of two tenants (only a caller reaching both can ask for one).
+inline constexpr std::string_view kTenantMismatch = "TENANT_MISMATCH";
 // ABORTED: a concurrency conflict; the whole operation may be retried with the same request id.
 inline constexpr std::string_view kTransactionConflict = "TRANSACTION_CONFLICT";
 inline constexpr std::string_view kVersionConflict = "VERSION_CONFLICT";
@@ -60,6 +69,10 @@ inline constexpr std::string_view kInternal = "INTERNAL";
 inline constexpr std::string_view kDuplicateRequestId = "DUPLICATE_REQUEST_ID";
 }  // namespace reason
 
+// The payload keys under which a status carries ErrorInfo metadata for the client: this prefix and
+// the metadata key.
+inline constexpr std::string_view kMetadataPayloadUrlPrefix = "type.walletd.dev/walletd.Metadata/";
+
 // A status with `code`, `message` and the reason payload.
 absl::Status DomainError(absl::StatusCode code, std::string_view reason, std::string_view message);
 
@@ -75,6 +88,11 @@ absl::Status WithDetail(absl::Status status, std::string_view detail);
 std::string DetailOf(const absl::Status& status);
 // What a log line says of an error: its message and, when there is one, its detail.
 std::string LogText(const absl::Status& status);
+
+// `status` with ErrorInfo metadata `key` = `value` (the client sees it); OK stays OK.
+absl::Status WithMetadata(absl::Status status, std::string_view key, std::string_view value);
+// The metadata value under `key`, or "".
+std::string MetadataOf(const absl::Status& status, std::string_view key);
 
 // Shorthands for the frequent codes.
 absl::Status InvalidArgument(std::string_view reason, std::string_view message);

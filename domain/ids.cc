@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "domain/caller.h"
 #include "domain/errors.h"
 #include "domain/text.h"
 
@@ -49,5 +50,21 @@ absl::StatusOr<RequestId> RequestId::Parse(std::string_view text) {
   }
   return RequestId(std::string(text));
 }
+
+absl::StatusOr<Tenant> Tenant::Parse(std::string_view text) {
+  bool allowed = std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+  if (text.empty() || text.size() > kLengthMax || !allowed) {
+    // Tenant names are not secret, but the input may be anything: echo a bounded, quoted prefix.
+    return InvalidArgument(reason::kInvalidTenant,
+                           absl::StrCat("tenant must be 1 to ", kLengthMax,
+                                        " characters of a-z, 0-9 and . _ -, got ",
+                                        QuoteUntrusted(text, kLengthMax + 4)));
+  }
+  return Tenant(std::string(text));
+}
+
+Tenant Tenant::Default() { return Tenant(std::string(kDefaultTenant)); }
 
 }  // namespace walletd

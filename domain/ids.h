@@ -65,4 +65,22 @@ class RequestId {
   std::string value_;
 };
 
+// The tenant a wallet belongs to: 1 to 64 characters of [a-z0-9._-] ("*" in a tokens file means
+// every tenant and is no tenant). Compared exactly.
+class Tenant {
+ public:
+  static constexpr size_t kLengthMax = 64;
+  // INVALID_ARGUMENT/INVALID_TENANT unless `text` is a tenant name.
+  static absl::StatusOr<Tenant> Parse(std::string_view text);
+  // kDefaultTenant: wallets created before tenants existed, and by a platform caller naming none.
+  static Tenant Default();
+
+  const std::string& str() const { return value_; }
+  friend bool operator==(const Tenant& a, const Tenant& b) { return a.value_ == b.value_; }
+
+ private:
+  explicit Tenant(std::string value) : value_(std::move(value)) {}
+  std::string value_;
+};
+
 }  // namespace walletd

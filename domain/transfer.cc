@@ -21,6 +21,10 @@ std::string_view KindName(TransferKind kind) {
   CHECK(false);
 }
 
+absl::Status TransferNotFound(const TransferId& id) {
+  return NotFound(reason::kTransferNotFound, absl::StrCat("no transfer ", id.str()));
+}
+
 absl::StatusOr<TransferKind> KindFromName(std::string_view name) {
   if (name == "transfer") return TransferKind::kTransfer;
   if (name == "deposit") return TransferKind::kDeposit;
@@ -92,6 +96,14 @@ absl::StatusOr<walletd::Transfer> Movement::Apply(TransferId id, absl::Time now,
   CHECK((from != nullptr) == from_.has_value() && (to != nullptr) == to_.has_value());
   CHECK(from == nullptr || from->id() == *from_);
   CHECK(to == nullptr || to->id() == *to_);
+  if (from != nullptr && to != nullptr && !(from->tenant() == to->tenant())) {
+    return FailedPrecondition(
+        reason::kTenantMismatch,
+        absl::StrCat("wallet ", from->id().str(), " belongs to tenant \"", from->tenant().str(),
+                     "\" and wallet ", to->id().str(), " to \"", to->tenant().str(),
+                     "\": money never moves between tenants"));
+  }
+  Tenant tenant = from != nullptr ? from->tenant() : to->tenant();
   now = TruncateToMicros(now);
   // Work on copies so that a refusal leaves both wallets as they were.
   std::optional<Wallet> debited, credited;
@@ -110,8 +122,8 @@ absl::StatusOr<walletd::Transfer> Movement::Apply(TransferId id, absl::Time now,
   }
   if (debited) *from = std::move(*debited);
   if (credited) *to = std::move(*credited);
-  return walletd::Transfer{std::move(id), request_id_, kind_,  from_,
-                           to_,           amount_,     now,    std::move(postings)};
+  return walletd::Transfer{std::move(id), std::move(tenant), request_id_, kind_,
+                           from_,         to_,    amount_,     now,   std::move(postings)};
 }
 
 }  // namespace walletd

@@ -33,6 +33,8 @@ struct Posting {
 
 struct Transfer {
   TransferId id;
+  // The tenant of its wallets: a transfer never crosses tenants.
+  Tenant tenant;
   RequestId request_id;
   TransferKind kind;
   std::optional<WalletId> from;  // Empty for a deposit.
@@ -44,6 +46,9 @@ struct Transfer {
   // The posting of `wallet`, or nullptr when the transfer did not touch it.
   const Posting* PostingOf(const WalletId& wallet) const;
 };
+
+// NOT_FOUND/TRANSFER_NOT_FOUND for `id`: also the answer for another tenant's transfer.
+absl::Status TransferNotFound(const TransferId& id);
 
 // A validated request to move money, before it touches any wallet.
 class Movement {
@@ -71,8 +76,9 @@ class Movement {
   bool SamePayloadAs(const walletd::Transfer& stored) const;
 
   // Applies the movement to the locked wallets (`from` and `to` as the kind requires, nullptr
-  // otherwise) and returns the ledger record. On error neither wallet is changed:
-  // CURRENCY_MISMATCH, INSUFFICIENT_FUNDS or BALANCE_OVERFLOW.
+  // otherwise) and returns the ledger record, in the wallets' tenant. On error neither wallet is
+  // changed: TENANT_MISMATCH (the wallets belong to two tenants), CURRENCY_MISMATCH,
+  // INSUFFICIENT_FUNDS or BALANCE_OVERFLOW.
   absl::StatusOr<walletd::Transfer> Apply(TransferId id, absl::Time now, Wallet* from,
                                           Wallet* to) const;
 

@@ -11,9 +11,14 @@ namespace walletd {
 
 absl::Time TruncateToMicros(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros(t)); }
 
-Wallet::Wallet(WalletId id, RequestId request_id, Currency currency, int64_t balance,
-               int64_t version, absl::Time created_at, absl::Time updated_at)
+absl::Status WalletNotFound(const WalletId& id) {
+  return NotFound(reason::kWalletNotFound, absl::StrCat("no wallet ", id.str()));
+}
+
+Wallet::Wallet(WalletId id, Tenant tenant, RequestId request_id, Currency currency,
+               int64_t balance, int64_t version, absl::Time created_at, absl::Time updated_at)
     : id_(std::move(id)),
+      tenant_(std::move(tenant)),
       request_id_(std::move(request_id)),
       currency_(currency),
       balance_(balance),
@@ -21,20 +26,22 @@ Wallet::Wallet(WalletId id, RequestId request_id, Currency currency, int64_t bal
       created_at_(created_at),
       updated_at_(updated_at) {}
 
-Wallet Wallet::Open(WalletId id, RequestId request_id, Currency currency, absl::Time now) {
+Wallet Wallet::Open(WalletId id, Tenant tenant, RequestId request_id, Currency currency,
+                    absl::Time now) {
   now = TruncateToMicros(now);
-  return Wallet(std::move(id), std::move(request_id), currency, 0, 0, now, now);
+  return Wallet(std::move(id), std::move(tenant), std::move(request_id), currency, 0, 0, now,
+                now);
 }
 
-absl::StatusOr<Wallet> Wallet::Restore(WalletId id, RequestId request_id, Currency currency,
-                                       int64_t balance, int64_t version, absl::Time created_at,
-                                       absl::Time updated_at) {
+absl::StatusOr<Wallet> Wallet::Restore(WalletId id, Tenant tenant, RequestId request_id,
+                                       Currency currency, int64_t balance, int64_t version,
+                                       absl::Time created_at, absl::Time updated_at) {
   if (balance < 0 || version < 0) {
     return absl::InternalError(absl::StrCat("stored wallet ", id.str(), " has balance ", balance,
                                             " and version ", version));
   }
-  return Wallet(std::move(id), std::move(request_id), currency, balance, version, created_at,
-                updated_at);
+  return Wallet(std::move(id), std::move(tenant), std::move(request_id), currency, balance, version,
+                created_at, updated_at);
 }
 
 absl::Status Wallet::CheckCurrency(const Money& amount) const {

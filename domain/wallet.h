@@ -9,18 +9,20 @@
 
 namespace walletd {
 
-// A wallet holds a non-negative balance in one currency. Every change bumps its version by one,
-// so a stored wallet's version counts the movements it has seen.
+// A wallet holds a non-negative balance in one currency and belongs to one tenant for life. Every
+// change bumps its version by one, so a stored wallet's version counts the movements it has seen.
 class Wallet {
  public:
   // A new, empty wallet at version 0.
-  static Wallet Open(WalletId id, RequestId request_id, Currency currency, absl::Time now);
+  static Wallet Open(WalletId id, Tenant tenant, RequestId request_id, Currency currency,
+                     absl::Time now);
   // A wallet read back from storage; INTERNAL when the stored state breaks an invariant.
-  static absl::StatusOr<Wallet> Restore(WalletId id, RequestId request_id, Currency currency,
-                                        int64_t balance, int64_t version, absl::Time created_at,
-                                        absl::Time updated_at);
+  static absl::StatusOr<Wallet> Restore(WalletId id, Tenant tenant, RequestId request_id,
+                                        Currency currency, int64_t balance, int64_t version,
+                                        absl::Time created_at, absl::Time updated_at);
 
   const WalletId& id() const { return id_; }
+  const Tenant& tenant() const { return tenant_; }
   // The idempotency key of the request that created the wallet.
   const RequestId& request_id() const { return request_id_; }
   const Currency& currency() const { return currency_; }
@@ -36,7 +38,7 @@ class Wallet {
   absl::Status Debit(const Money& amount, absl::Time now);
 
  private:
-  Wallet(WalletId id, RequestId request_id, Currency currency, int64_t balance, int64_t version,
+  Wallet(WalletId id, Tenant tenant, RequestId request_id, Currency currency, int64_t balance, int64_t version,
          absl::Time created_at, absl::Time updated_at);
   absl::Status CheckCurrency(const Money& amount) const;
   // INTERNAL when the version cannot grow any more.
@@ -44,6 +46,7 @@ class Wallet {
   void Touch(absl::Time now);
 
   WalletId id_;
+  Tenant tenant_;
   RequestId request_id_;
   Currency currency_;
   int64_t balance_;
@@ -51,6 +54,10 @@ class Wallet {
   absl::Time created_at_;
   absl::Time updated_at_;
 };
+
+// NOT_FOUND/WALLET_NOT_FOUND for `id`: the one wording for a wallet that does not exist and for
+// one of a tenant the caller does not reach, so the answer tells the two apart in no way.
+absl::Status WalletNotFound(const WalletId& id);
 
 // Timestamps are stored with microsecond precision; truncating before use makes a replayed result
 // identical to the original one.

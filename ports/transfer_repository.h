@@ -18,17 +18,18 @@ class TransferRepository {
  public:
   virtual ~TransferRepository() = default;
 
-  /// Appends a transfer with its postings. ALREADY_EXISTS/DUPLICATE_REQUEST_ID when its request
-  /// id is taken; ABORTED/VERSION_CONFLICT when a posting's wallet version is already recorded.
+  /// Appends a transfer with its postings, in its tenant (that of its wallets).
+  /// ALREADY_EXISTS/DUPLICATE_REQUEST_ID when its request id is taken in that tenant (request ids
+  /// are unique per tenant); ABORTED/VERSION_CONFLICT when a posting's wallet version is already recorded.
   /// Inside a transaction the write may be deferred to COMMIT, and its error then comes from
   /// Transactor::WithinTransaction.
   virtual absl::Status Insert(Context& ctx, const Transfer& transfer) = 0;
 
-  /// The transfer recorded for the request `request_id`, if any.
+  /// The transfer of `tenant` recorded for the request `request_id`, if any.
   virtual absl::StatusOr<std::optional<Transfer>> FindByRequestId(
-      Context& ctx, const RequestId& request_id) = 0;
+      Context& ctx, const Tenant& tenant, const RequestId& request_id) = 0;
 
-  /// NOT_FOUND/TRANSFER_NOT_FOUND when there is no transfer `id`.
+  /// The transfer `id`, whatever its tenant; TransferNotFound(id) when there is none.
   virtual absl::StatusOr<Transfer> FindById(Context& ctx, const TransferId& id) = 0;
 
   /// Up to `limit` (> 0) transfers that touched `wallet`, newest first: those whose posting on

@@ -19,20 +19,23 @@ class WalletRepository {
  public:
   virtual ~WalletRepository() = default;
 
-  /// The wallet with `id`; NOT_FOUND/WALLET_NOT_FOUND when there is none.
+  /// The wallet with `id`, whatever its tenant (the use cases check who may see it);
+  /// WalletNotFound(id) when there is none.
   virtual absl::StatusOr<Wallet> Get(Context& ctx, const WalletId& id) = 0;
 
   /// Locks the wallets `ids` (ascending, no duplicates) for update until the transaction ends,
-  /// taking the locks in that order, and returns them in that order. Only inside a transaction.
-  /// NOT_FOUND/WALLET_NOT_FOUND when any of them does not exist.
+  /// taking the locks in that order, and returns those that exist in that order: a missing one is
+  /// left out, not an error, so that the use case answers a missing wallet and one of another
+  /// tenant alike. Only inside a transaction.
   virtual absl::StatusOr<std::vector<Wallet>> LockForUpdate(Context& ctx,
                                                             absl::Span<const WalletId> ids) = 0;
 
-  /// Stores a new wallet. ALREADY_EXISTS/DUPLICATE_REQUEST_ID when its request id is taken.
+  /// Stores a new wallet. ALREADY_EXISTS/DUPLICATE_REQUEST_ID when its request id is taken in its
+  /// tenant (request ids are unique per tenant).
   virtual absl::Status Create(Context& ctx, const Wallet& wallet) = 0;
 
-  /// The wallet created by the request `request_id`, if any.
-  virtual absl::StatusOr<std::optional<Wallet>> FindByRequestId(Context& ctx,
+  /// The wallet of `tenant` created by the request `request_id`, if any.
+  virtual absl::StatusOr<std::optional<Wallet>> FindByRequestId(Context& ctx, const Tenant& tenant,
                                                                 const RequestId& request_id) = 0;
 
   /// Writes the wallet's balance, version and update time, provided the stored version is still

@@ -21,6 +21,7 @@ void ToProto(int64_t minor_units, const Currency& currency, wallet::v1::Money* o
 
 void ToProto(const Wallet& wallet, wallet::v1::Wallet* out) {
   out->set_id(wallet.id().str());
+  out->set_tenant(wallet.tenant().str());
   ToProto(wallet.balance(), wallet.currency(), out->mutable_balance());
   out->set_version(wallet.version());
   ToProto(wallet.created_at(), out->mutable_created_at());

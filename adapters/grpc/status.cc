@@ -1,5 +1,6 @@
 #include "adapters/grpc/status.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "domain/errors.h"
 #include "domain/text.h"
@@ -36,6 +37,15 @@ std::string ReportedReason(const absl::Status& status) {
   info.set_reason(reason);
   info.set_domain(std::string(kErrorDomain));
   (*info.mutable_metadata())["request_id"] = request_id;
+  // Metadata the domain attached for the client (MISSING_SCOPE's "scope"); never for INTERNAL,
+  // whose details are the log's.
+  if (reason != reason::kInternal) {
+    status.ForEachPayload([&](absl::string_view url, const absl::Cord& value) {
+      if (!absl::StartsWith(url, AsAbsl(kMetadataPayloadUrlPrefix))) return;
+      const absl::string_view key = url.substr(kMetadataPayloadUrlPrefix.size());
+      if (key != "request_id") (*info.mutable_metadata())[std::string(key)] = std::string(value);
+    });
+  }
   google::rpc::Status details;
   details.set_code(static_cast<int>(code));
   details.set_message(message);

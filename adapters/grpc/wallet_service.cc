@@ -23,6 +23,9 @@ namespace walletd::grpc_adapter {
 namespace {
 
 constexpr char kRequestIdHeader[] = "x-request-id";
+constexpr char kAuthorizationHeader[] = "authorization";
+// More authorization values than this are refused without looking at any.
+constexpr size_t kAuthorizationValuesMax = 2;
 // A client's x-request-id is logged and echoed: keep it short and printable.
 constexpr size_t kRequestIdHeaderLengthMax = 128;
 
@@ -43,6 +46,17 @@ std::string RequestIdOf(const ::grpc::ServerContext& sctx) {
   return value;
 }
 
+// The call's `authorization` values (at most kAuthorizationValuesMax of them: more than one is
+// refused anyway).
+std::vector<std::string_view> AuthorizationOf(const ::grpc::ServerContext& sctx) {
+  std::vector<std::string_view> values;
+  auto [it, end] = sctx.client_metadata().equal_range(kAuthorizationHeader);
+  for (; it != end && values.size() < kAuthorizationValuesMax; ++it) {
+    values.emplace_back(it->second.data(), it->second.size());
+  }
+  return values;
+}
+
 absl::Time DeadlineOf(const ::grpc::ServerContext& sctx, absl::Duration fallback) {
   const auto deadline = sctx.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::Now() + fallback;
@@ -55,6 +69,7 @@ LogLevel LevelFor(const absl::Status& status) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kPermissionDenied:
     case absl::StatusCode::kCancelled:
       return LogLevel::kInfo;
     case absl::StatusCode::kInternal:
@@ -98,7 +113,8 @@ const Method<v1::CreateWalletRequest, v1::CreateWalletResponse> kCreateWallet{
     "CreateWallet", &RawWalletService::RequestCreateWallet,
     [](const UseCases& use_cases, Context& ctx, const v1::CreateWalletRequest& request,
        v1::CreateWalletResponse* response) -> absl::Status {
-      auto result = use_cases.create_wallet(ctx, {request.request_id(), request.currency()});
+      auto result = use_cases.create_wallet(
+          ctx, {request.request_id(), request.currency(), request.tenant()});
       if (!result.ok()) return result.status();
       ToProto(result->wallet, response->mutable_wallet());
       response->set_replayed(result->replayed);
@@ -313,6 +329,15 @@ class WalletService::Call {
     ctx_ready_.store(true);
     if (cancelled_.load()) ctx_->Cancel();
     sctx_.AddInitialMetadata(kRequestIdHeader, ctx_->request_id());
+    absl::StatusOr<std::shared_ptr<const Caller>> caller =
+        service_.auth_.Authenticate(AuthorizationOf(sctx_));
+    if (!caller.ok()) {
+      Complete(caller.status());
+      return;
+    }
+    // Kept by the call: a reload of the tokens meanwhile leaves this caller as it was.
+    caller_ = *std::move(caller);
+    ctx_->set_caller(caller_.get());
     if (absl::Status parsed = Parse(); !parsed.ok()) {
       Complete(parsed);
       return;
@@ -342,6 +367,7 @@ class WalletService::Call {
                   {"duration_ms", ms},
                   {"queued_ms", queued_ms},
                   {"request_id", ctx_->request_id()},
+                  {"caller", caller_ != nullptr ? std::string_view(caller_->name) : ""},
                   {"peer", peer},
                   {"error", error}});
     }
@@ -358,6 +384,7 @@ class WalletService::Call {
   absl::Time started_;
   absl::Time running_ = absl::InfinitePast();
   std::optional<Context> ctx_;
+  std::shared_ptr<const Caller> caller_;  // Set once authenticated; ctx_ points into it.
 };
 
 template <class Request, class Response>
@@ -423,10 +450,11 @@ class WalletService::MethodCall final : public Call {
   ::grpc::ServerAsyncResponseWriter<::grpc::ByteBuffer> writer_{&sctx_};
 };
 
-WalletService::WalletService(UseCases use_cases, ServiceOptions options, Logger& logger,
-                             Metrics& metrics)
+WalletService::WalletService(UseCases use_cases, ServiceOptions options,
+                             const Authenticator& auth, Logger& logger, Metrics& metrics)
     : use_cases_(use_cases),
       options_(options),
+      auth_(auth),
       logger_(logger),
       metrics_(metrics),
       queue_(options.queue) {}

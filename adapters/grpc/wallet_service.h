@@ -13,6 +13,7 @@
 
 #include "absl/time/time.h"
 #include "adapters/grpc/call_queue.h"
+#include "adapters/grpc/tokens.h"
 #include "ports/logger.h"
 #include "ports/metrics.h"
 #include "application/balance.h"
@@ -69,8 +70,11 @@ struct ServiceOptions {
 
 // wallet.v1.WalletService on gRPC's completion-queue API. It only translates: request bytes into
 // use case commands, results into responses, statuses into gRPC statuses with an ErrorInfo. Each
-// call gets a Context with its deadline (or the default), its cancellation and its request id
-// (x-request-id metadata, or a new one, echoed in the response metadata), and leaves one log line.
+// call gets a Context with its deadline (or the default), its cancellation, its request id
+// (x-request-id metadata, or a new one, echoed in the response metadata) and its caller, as the
+// Authenticator finds it from the `authorization` metadata, and leaves one log line naming the
+// caller. A call that authenticates as nobody is answered UNAUTHENTICATED at once, before its body
+// is parsed or it takes a worker; what a caller may do is the use cases' business.
 //
 // Requests arrive as raw bytes and walletd parses them itself, so that a body that is no request
 // of the method's type (or too large) gets walletd's answer, ErrorInfo and log line like any other
@@ -95,9 +99,9 @@ class WalletService {
     int queued = 0;
   };
 
-  // `logger` and `metrics` outlive the service.
-  WalletService(UseCases use_cases, ServiceOptions options, Logger& logger,
-                Metrics& metrics = NoMetrics());
+  // `auth`, `logger` and `metrics` outlive the service.
+  WalletService(UseCases use_cases, ServiceOptions options, const Authenticator& auth,
+                Logger& logger, Metrics& metrics = NoMetrics());
   ~WalletService();
   WalletService(const WalletService&) = delete;
   WalletService& operator=(const WalletService&) = delete;
@@ -136,6 +140,7 @@ class WalletService {
 
   UseCases use_cases_;
   const ServiceOptions options_;
+  const Authenticator& auth_;
   Logger& logger_;
   Metrics& metrics_;
   RawWalletService raw_;

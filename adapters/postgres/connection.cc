@@ -49,6 +49,15 @@ constexpr int kDrainResultsMax = 4096;
 
 }  // namespace
 
+bool ValidDsn(const std::string& dsn) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (options == nullptr) return false;
+  PQconninfoFree(options);
+  return true;
+}
+
 absl::StatusOr<PGconn*> ConnectNonBlocking(const std::string& dsn, absl::Time deadline,
                                            const std::atomic<bool>* abandon) {
   // UTF8 whatever the database's encoding: server messages reach logs that must stay valid JSON.
@@ -61,7 +70,11 @@ absl::StatusOr<PGconn*> ConnectNonBlocking(const std::string& dsn, absl::Time de
     PQfinish(conn);
     return status;
   };
-  if (PQstatus(conn) == CONNECTION_BAD) return fail(Unavailable("connect", PQerrorMessage(conn)));
+  if (PQstatus(conn) == CONNECTION_BAD) {
+    // libpq's words on a malformed string quote it, password and all: they stay out of the log.
+    return fail(Unavailable("connect", ValidDsn(dsn) ? PQerrorMessage(conn)
+                                                     : "the connection string is malformed"));
+  }
   // PQconnectPoll starts as if it had answered WRITING.
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   while (state != PGRES_POLLING_OK) {

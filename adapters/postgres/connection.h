@@ -14,6 +14,10 @@
 
 namespace walletd::pg {
 
+// Whether `dsn` parses as a libpq connection string (key=value or URI). libpq's complaint about a
+// malformed one quotes pieces of it, which may be a password: callers report only that it is bad.
+bool ValidDsn(const std::string& dsn);
+
 // Opens a non-blocking libpq connection before `deadline`; the caller owns it (PQfinish). Gives up
 // early (UNAVAILABLE) once `*abandon` turns true. A connection not made before `deadline` is
 // UNAVAILABLE/DATABASE_UNAVAILABLE: that the database did not answer in time says nothing about

@@ -21,15 +21,22 @@ struct ConstraintRule {
 
 // Every constraint of deploy/migrations, by name. A violation the domain should have prevented
 // still maps to the error the domain would have given.
-constexpr std::array<ConstraintRule, 18> kConstraints = {{
-    {"wallets_request_id_key", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
+constexpr std::array<ConstraintRule, 21> kConstraints = {{
+    // Request ids are unique per tenant.
+    {"wallets_tenant_request_id_key", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
      "the request id already created a wallet"},
     // Wallet ids are random: the same id twice is a wallet insert run again after its connection
     // was lost, and its request id finds the wallet the first run created.
     {"wallets_pkey", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
      "the wallet already exists"},
-    {"transfers_request_id_key", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
+    {"wallets_id_tenant_key", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
+     "the wallet already exists"},
+    {"transfers_tenant_request_id_key", StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
      "the request id already moved money"},
+    {"wallets_tenant_name", StatusCode::kInvalidArgument, reason::kInvalidTenant,
+     "tenants are 1 to 64 characters of a-z, 0-9 and . _ -"},
+    {"transfers_tenant_name", StatusCode::kInvalidArgument, reason::kInvalidTenant,
+     "tenants are 1 to 64 characters of a-z, 0-9 and . _ -"},
     {"wallet_version_matches", StatusCode::kAborted, reason::kVersionConflict,
      "the wallet changed since it was read"},
     {"entries_pkey", StatusCode::kAborted, reason::kVersionConflict,
@@ -52,6 +59,7 @@ constexpr std::array<ConstraintRule, 18> kConstraints = {{
      "request ids are 1 to 128 characters"},
     {"transfers_distinct_wallets", StatusCode::kInvalidArgument, reason::kSameWallet,
      "a transfer needs two different wallets"},
+    // Also raised by a wallet of another tenant than the transfer's: for its caller, none.
     {"transfers_from_wallet_fkey", StatusCode::kNotFound, reason::kWalletNotFound,
      "the source wallet does not exist"},
     {"transfers_to_wallet_fkey", StatusCode::kNotFound, reason::kWalletNotFound,

@@ -26,8 +26,10 @@ absl::StatusOr<Wallet> DecodeWallet(const Result& r, int row) {
   ASSIGN_OR_RETURN(WalletId id, Checked(WalletId::Parse(r.Uuid(row, 0))));
   ASSIGN_OR_RETURN(RequestId request_id, Checked(RequestId::Parse(r.Text(row, 1))));
   ASSIGN_OR_RETURN(Currency currency, Checked(Currency::Parse(r.Text(row, 2))));
-  return Wallet::Restore(std::move(id), std::move(request_id), currency, r.Int64(row, 3),
-                         r.Int64(row, 4), r.Timestamp(row, 5), r.Timestamp(row, 6));
+  ASSIGN_OR_RETURN(Tenant tenant, Checked(Tenant::Parse(r.Text(row, 7))));
+  return Wallet::Restore(std::move(id), std::move(tenant), std::move(request_id), currency,
+                         r.Int64(row, 3), r.Int64(row, 4), r.Timestamp(row, 5),
+                         r.Timestamp(row, 6));
 }
 
 absl::StatusOr<std::optional<WalletId>> OptionalWallet(const Result& r, int row, int col) {
@@ -56,8 +58,10 @@ absl::StatusOr<Transfer> DecodeTransfer(const Result& r, int row) {
   ASSIGN_OR_RETURN(std::optional<WalletId> to, OptionalWallet(r, row, 4));
   ASSIGN_OR_RETURN(Money amount, Checked(Money::Positive(r.Int64(row, 5), r.Text(row, 6))));
   ASSIGN_OR_RETURN(std::vector<Posting> postings, DecodePostings(r, row));
-  return Transfer{std::move(id), std::move(request_id), kind,    std::move(from),
-                  std::move(to), amount,                r.Timestamp(row, 7), std::move(postings)};
+  ASSIGN_OR_RETURN(Tenant tenant, Checked(Tenant::Parse(r.Text(row, 16))));
+  return Transfer{std::move(id),   std::move(tenant), std::move(request_id),
+                  kind,            std::move(from),   std::move(to),
+                  amount,          r.Timestamp(row, 7), std::move(postings)};
 }
 
 Statement Make(Sql sql) { return Statement{sql, {}}; }
@@ -68,9 +72,7 @@ absl::StatusOr<Wallet> WalletRepository::Get(Context& ctx, const WalletId& id) {
   Statement s = Make(Sql::kWalletGet);
   s.params.Uuid(id.str());
   ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
-  if (r.rows() == 0) {
-    return NotFound(reason::kWalletNotFound, absl::StrCat("no wallet ", id.str()));
-  }
+  if (r.rows() == 0) return WalletNotFound(id);
   return DecodeWallet(r, 0);
 }
 
@@ -89,11 +91,6 @@ absl::StatusOr<std::vector<Wallet>> WalletRepository::LockForUpdate(
     ASSIGN_OR_RETURN(Wallet wallet, DecodeWallet(r, row));
     wallets.push_back(std::move(wallet));
   }
-  for (const WalletId& id : ids) {
-    bool found = false;
-    for (const Wallet& w : wallets) found = found || w.id() == id;
-    if (!found) return NotFound(reason::kWalletNotFound, absl::StrCat("no wallet ", id.str()));
-  }
   return wallets;
 }
 
@@ -105,14 +102,15 @@ absl::Status WalletRepository::Create(Context& ctx, const Wallet& wallet) {
       .Int64(wallet.balance())
       .Int64(wallet.version())
       .Timestamp(wallet.created_at())
-      .Timestamp(wallet.updated_at());
+      .Timestamp(wallet.updated_at())
+      .Text(wallet.tenant().str());
   return executor_.Write(ctx, std::move(s));
 }
 
 absl::StatusOr<std::optional<Wallet>> WalletRepository::FindByRequestId(
-    Context& ctx, const RequestId& request_id) {
+    Context& ctx, const Tenant& tenant, const RequestId& request_id) {
   Statement s = Make(Sql::kWalletByRequestId);
-  s.params.Text(request_id.str());
+  s.params.Text(tenant.str()).Text(request_id.str());
   ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
   if (r.rows() == 0) return std::optional<Wallet>();
   ASSIGN_OR_RETURN(Wallet wallet, DecodeWallet(r, 0));
@@ -148,14 +146,15 @@ absl::Status TransferRepository::Insert(Context& ctx, const Transfer& transfer) 
       .UuidArray(wallets)
       .Int64Array(versions)
       .Int64Array(amounts)
-      .Int64Array(balances);
+      .Int64Array(balances)
+      .Text(transfer.tenant.str());
   return executor_.Write(ctx, std::move(s));
 }
 
 absl::StatusOr<std::optional<Transfer>> TransferRepository::FindByRequestId(
-    Context& ctx, const RequestId& request_id) {
+    Context& ctx, const Tenant& tenant, const RequestId& request_id) {
   Statement s = Make(Sql::kTransferByRequestId);
-  s.params.Text(request_id.str());
+  s.params.Text(tenant.str()).Text(request_id.str());
   ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
   if (r.rows() == 0) return std::optional<Transfer>();
   ASSIGN_OR_RETURN(Transfer transfer, DecodeTransfer(r, 0));
@@ -166,9 +165,7 @@ absl::StatusOr<Transfer> TransferRepository::FindById(Context& ctx, const Transf
   Statement s = Make(Sql::kTransferById);
   s.params.Uuid(id.str());
   ASSIGN_OR_RETURN(Result r, executor_.Query(ctx, std::move(s)));
-  if (r.rows() == 0) {
-    return NotFound(reason::kTransferNotFound, absl::StrCat("no transfer ", id.str()));
-  }
+  if (r.rows() == 0) return TransferNotFound(id);
   return DecodeTransfer(r, 0);
 }
 

@@ -16,7 +16,7 @@ class WalletRepository final : public walletd::WalletRepository {
   absl::StatusOr<std::vector<Wallet>> LockForUpdate(Context& ctx,
                                                     absl::Span<const WalletId> ids) override;
   absl::Status Create(Context& ctx, const Wallet& wallet) override;
-  absl::StatusOr<std::optional<Wallet>> FindByRequestId(Context& ctx,
+  absl::StatusOr<std::optional<Wallet>> FindByRequestId(Context& ctx, const Tenant& tenant,
                                                         const RequestId& request_id) override;
   absl::Status Save(Context& ctx, const Wallet& wallet, int64_t expected_version) override;
 
@@ -29,7 +29,7 @@ class TransferRepository final : public walletd::TransferRepository {
   explicit TransferRepository(Executor& executor) : executor_(executor) {}
 
   absl::Status Insert(Context& ctx, const Transfer& transfer) override;
-  absl::StatusOr<std::optional<Transfer>> FindByRequestId(Context& ctx,
+  absl::StatusOr<std::optional<Transfer>> FindByRequestId(Context& ctx, const Tenant& tenant,
                                                           const RequestId& request_id) override;
   absl::StatusOr<Transfer> FindById(Context& ctx, const TransferId& id) override;
   absl::StatusOr<std::vector<Transfer>> ListByWallet(Context& ctx, const WalletId& wallet,

@@ -6,12 +6,13 @@ namespace walletd::pg {
 namespace {
 
 #define WALLET_COLUMNS \
-  "id, request_id, currency, balance, version, created_at, updated_at"
-// A transfer row followed by up to two postings (debit and credit), as the repositories decode it.
+  "id, request_id, currency, balance, version, created_at, updated_at, tenant"
+// A transfer row followed by up to two postings (debit and credit) and the transfer's tenant, as
+// the repositories decode it.
 #define TRANSFER_COLUMNS                                                                     \
   "t.id, t.request_id, t.kind, t.from_wallet_id, t.to_wallet_id, t.amount, t.currency, "   \
   "t.created_at, d.wallet_id, d.version, d.amount, d.balance_after, "                       \
-  "c.wallet_id, c.version, c.amount, c.balance_after"
+  "c.wallet_id, c.version, c.amount, c.balance_after, t.tenant"
 #define TRANSFER_POSTINGS                                                               \
   " LEFT JOIN entries d ON d.transfer_id = t.id AND d.wallet_id = t.from_wallet_id"   \
   " LEFT JOIN entries c ON c.transfer_id = t.id AND c.wallet_id = t.to_wallet_id"
@@ -36,8 +37,9 @@ constexpr std::array<SqlDef, static_cast<size_t>(Sql::kCount)> kDefinitions = {{
      "SELECT " WALLET_COLUMNS " FROM wallets WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"},
     {"wallet_insert",
      "INSERT INTO wallets (" WALLET_COLUMNS ") VALUES ($1::uuid, $2::text, $3::text, $4::int8, "
-     "$5::int8, $6::timestamptz, $7::timestamptz)"},
-    {"wallet_by_request", "SELECT " WALLET_COLUMNS " FROM wallets WHERE request_id = $1::text"},
+     "$5::int8, $6::timestamptz, $7::timestamptz, $8::text)"},
+    {"wallet_by_request",
+     "SELECT " WALLET_COLUMNS " FROM wallets WHERE tenant = $1::text AND request_id = $2::text"},
     // The cast to wallet_version_check raises wallet_version_matches when no row had the expected
     // version, so a stale write fails inside the pipeline and the COMMIT behind it never runs.
     {"wallet_save",
@@ -56,15 +58,15 @@ constexpr std::array<SqlDef, static_cast<size_t>(Sql::kCount)> kDefinitions = {{
     // The transfer and its postings in one statement; foreign keys are checked at its end.
     {"transfer_insert",
      "WITH t AS (INSERT INTO transfers (id, request_id, kind, from_wallet_id, to_wallet_id, "
-     "amount, currency, created_at) VALUES ($1::uuid, $2::text, $3::text, $4::uuid, $5::uuid, "
-     "$6::int8, $7::text, $8::timestamptz)) "
+     "amount, currency, created_at, tenant) VALUES ($1::uuid, $2::text, $3::text, $4::uuid, "
+     "$5::uuid, $6::int8, $7::text, $8::timestamptz, $13::text)) "
      "INSERT INTO entries (wallet_id, version, transfer_id, amount, balance_after) "
      "SELECT p.wallet_id, p.version, $1::uuid, p.amount, p.balance_after "
      "FROM unnest($9::uuid[], $10::int8[], $11::int8[], $12::int8[]) "
      "AS p(wallet_id, version, amount, balance_after)"},
     {"transfer_by_request",
      "SELECT " TRANSFER_COLUMNS " FROM transfers t" TRANSFER_POSTINGS
-     " WHERE t.request_id = $1::text"},
+     " WHERE t.tenant = $1::text AND t.request_id = $2::text"},
     {"transfer_by_id",
      "SELECT " TRANSFER_COLUMNS " FROM transfers t" TRANSFER_POSTINGS " WHERE t.id = $1::uuid"},
     // Keyset pagination on the wallet's own version: stable while new transfers arrive.

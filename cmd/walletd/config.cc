@@ -4,12 +4,16 @@
 #include "cmd/walletd/config.h"
 
 #include <cstdlib>
+#include <vector>
+#include <fstream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "adapters/postgres/connection.h"
 #include "adapters/system/log.h"
 
 namespace {
@@ -39,7 +43,15 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(std::string, metrics_listen, "",
           "Prometheus /metrics listen address (host:port, numeric host; port 0 picks one); empty: "
           "off. Unauthenticated: bind a private interface (e.g. 127.0.0.1)");
-ABSL_FLAG(std::string, dsn, "dbname=walletd", "libpq connection string of the PostgreSQL database");
+ABSL_FLAG(std::string, tokens_file, "",
+          "file of the API tokens callers present as `authorization: Bearer <token>`, one per "
+          "line: `<sha256 hex of the token> <scopes> <tenant or *> <name>` (see docs/security.md); "
+          "re-read on SIGHUP. Required unless --insecure");
+ABSL_FLAG(std::string, dsn, "dbname=walletd",
+          "libpq connection string of the PostgreSQL database; one holding a password belongs in "
+          "WALLETD_DSN or --dsn_file, not on the command line, where ps shows it");
+ABSL_FLAG(std::string, dsn_file, "",
+          "file holding the libpq connection string (trailing newline ignored); instead of --dsn");
 ABSL_FLAG(int, pool_min, kPool.size_min, "database connections kept open even when idle");
 ABSL_FLAG(int, pool_max, kPool.size_max,
           "database connections at most; a few per database CPU core (more only adds lock and "
@@ -110,6 +122,31 @@ bool IsHostPort(const std::string& address) {
 
 absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(why); }
 
+// A DSN file is small; anything larger is the wrong file.
+constexpr size_t kDsnFileBytesMax = 64 * 1024;
+
+// The DSN from --dsn_file, or --dsn. Errors name the file, never its content.
+absl::StatusOr<std::string> ReadDsn() {
+  const std::string path = absl::GetFlag(FLAGS_dsn_file);
+  if (path.empty()) return absl::GetFlag(FLAGS_dsn);
+  const absl::CommandLineFlag* dsn_flag = absl::FindCommandLineFlag("dsn");
+  if (dsn_flag != nullptr && dsn_flag->CurrentValue() != dsn_flag->DefaultValue()) {
+    return Invalid("give --dsn (WALLETD_DSN) or --dsn_file, not both");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Invalid(absl::StrCat("--dsn_file: cannot open ", path));
+  std::string dsn(kDsnFileBytesMax + 1, '\0');
+  in.read(dsn.data(), static_cast<std::streamsize>(dsn.size()));
+  dsn.resize(static_cast<size_t>(in.gcount()));
+  if (in.bad() || dsn.size() > kDsnFileBytesMax) {
+    return Invalid(absl::StrCat("--dsn_file: cannot read ", path, ", or it is over ",
+                                kDsnFileBytesMax, " bytes"));
+  }
+  while (!dsn.empty() && (dsn.back() == '\n' || dsn.back() == '\r')) dsn.pop_back();
+  if (dsn.empty()) return Invalid(absl::StrCat("--dsn_file: ", path, " is empty"));
+  return dsn;
+}
+
 }  // namespace
 
 bool IsWalletdFlagFile(absl::string_view filename) {
@@ -147,7 +184,6 @@ absl::StatusOr<Config> ConfigFromFlags() {
   c.service.queue.overloaded_wait_share_max = absl::GetFlag(FLAGS_queue_wait_share_max);
   c.listen = absl::GetFlag(FLAGS_listen);
   c.insecure = absl::GetFlag(FLAGS_insecure);
-  c.dsn = absl::GetFlag(FLAGS_dsn);
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   if (!c.metrics_listen.empty() && !IsHostPort(c.metrics_listen)) {
     return Invalid("--metrics_listen must be empty or host:port");
@@ -161,10 +197,27 @@ absl::StatusOr<Config> ConfigFromFlags() {
   if (c.tls.mutual() && !c.tls.enabled()) {
     return Invalid("--tls_client_ca needs --tls_cert and --tls_key");
   }
-  if (!c.tls.enabled() && !c.insecure) {
-    return Invalid(
-        "no TLS certificate: give --tls_cert and --tls_key, or --insecure to serve plaintext "
-        "(local development only)");
+  c.tokens_file = absl::GetFlag(FLAGS_tokens_file);
+  // Plaintext or unauthenticated callers only when asked for: say everything that is missing.
+  if (!c.insecure && (!c.tls.enabled() || c.tokens_file.empty())) {
+    std::vector<std::string> missing;
+    if (!c.tls.enabled()) missing.push_back("no TLS certificate: give --tls_cert and --tls_key");
+    if (c.tokens_file.empty()) {
+      missing.push_back(
+          "no --tokens_file (WALLETD_TOKENS_FILE): callers could not be authenticated");
+    }
+    return Invalid(absl::StrCat(
+        absl::StrJoin(missing, "; "),
+        ". Or --insecure (WALLETD_INSECURE=true) for local development: plaintext without a "
+        "certificate, and every caller may do everything without a tokens file"));
+  }
+  absl::StatusOr<std::string> dsn = ReadDsn();
+  if (!dsn.ok()) return dsn.status();
+  c.dsn = *std::move(dsn);
+  // libpq's own words on a malformed string quote pieces of it, password included: say nothing
+  // of its content.
+  if (!pg::ValidDsn(c.dsn)) {
+    return Invalid("the DSN (--dsn, WALLETD_DSN or --dsn_file) is no libpq connection string");
   }
 
   c.pool.dsn = c.dsn;

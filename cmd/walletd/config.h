@@ -23,6 +23,10 @@ struct Config {
   bool insecure = false;
   // The certificate files: TLS whenever tls.enabled(), --insecure or not.
   grpc_adapter::TlsFiles tls;
+  // The tokens file callers' bearer tokens are checked against; empty only with insecure.
+  std::string tokens_file;
+  // The libpq connection string: from --dsn (WALLETD_DSN) or the file --dsn_file. It may hold a
+  // password: never log it whole.
   std::string dsn;
   // Where Prometheus scrapes /metrics (host:port); empty: no metrics.
   std::string metrics_listen;
@@ -49,7 +53,8 @@ bool IsWalletdFlagFile(absl::string_view filename);
 /// (never its value: it may hold a password).
 absl::Status ApplyEnvironment();
 
-/// The configuration from the parsed flags; INVALID_ARGUMENT says which setting is wrong.
+/// The configuration from the parsed flags; INVALID_ARGUMENT says which setting is wrong (never
+/// quoting the DSN or a file's content).
 absl::StatusOr<Config> ConfigFromFlags();
 
 }  // namespace walletd

@@ -76,7 +76,8 @@ absl::Status MigrateWhenReachable(const Config& config, Logger& log) {
 // service on the use cases. Members are built in order and torn down in reverse.
 struct Assembly {
   Assembly(const Config& config,
-           std::shared_ptr<grpc_adapter::TlsServerCredentials> tls_credentials, Logger& log)
+           std::shared_ptr<grpc_adapter::TlsServerCredentials> tls_credentials,
+           std::unique_ptr<grpc_adapter::Authenticator> authenticator, Logger& log)
       : tls(std::move(tls_credentials)),
         prometheus(config.metrics_listen.empty()
                        ? nullptr
@@ -95,11 +96,23 @@ struct Assembly {
         balance(wallets),
         get_transfer(transfers),
         list_transfers(wallets, transfers),
+        auth(std::move(authenticator)),
         service({create_wallet, deposit, withdraw, transfer, balance, get_transfer,
                  list_transfers},
-                config.service, log, metrics),
+                config.service, *auth, log, metrics),
         pool_max(config.pool.size_max) {
     if (tls != nullptr) reloaders.push_back([this, &log] { ReloadTls(log); });
+    reloaders.push_back([this, &config, &log] {
+      if (config.tokens_file.empty()) return;
+      absl::StatusOr<size_t> tokens = auth->Reload();
+      if (tokens.ok()) {
+        log.Log(LogLevel::kInfo, "tokens reloaded", {{"tokens", static_cast<int64_t>(*tokens)}});
+      } else {
+        // The message names the file and the line, never a line's text.
+        log.Log(LogLevel::kError, "tokens file refused; the previous tokens stay",
+                {{"error", AsStd(tokens.status().message())}});
+      }
+    });
   }
 
   // New handshakes use the files as they are now; a bad set is logged and the previous one kept.
@@ -155,7 +168,8 @@ struct Assembly {
   BalanceHandler balance;
   GetTransferHandler get_transfer;
   ListTransfersHandler list_transfers;
-  // Driving side: gRPC.
+  // Driving side: gRPC, and who may call it.
+  std::unique_ptr<grpc_adapter::Authenticator> auth;
   grpc_adapter::WalletService service;
   const int pool_max;
   // Run on SIGHUP, on the serving thread, in order; each logs what it did and keeps its previous
@@ -274,6 +288,21 @@ int Run(const Config& config, std::shared_ptr<grpc_adapter::TlsServerCredentials
   grpc_adapter::RouteLibraryLogs(
       new RateLimitedLogger(log, kLibraryLinesMax, kLibraryLinesWindow));
 
+  // Before anything else: a walletd that cannot tell its callers apart must not serve.
+  std::unique_ptr<grpc_adapter::Authenticator> auth;
+  if (config.tokens_file.empty()) {
+    log.Log(LogLevel::kWarn, "--insecure without --tokens_file: every caller may do everything");
+    auth = grpc_adapter::Authenticator::Open("insecure");
+  } else {
+    absl::StatusOr<std::unique_ptr<grpc_adapter::Authenticator>> loaded =
+        grpc_adapter::Authenticator::FromFile(config.tokens_file);
+    if (!loaded.ok()) {
+      log.Log(LogLevel::kError, "tokens file refused", {{"error", AsStd(loaded.status().message())}});
+      return 2;
+    }
+    auth = *std::move(loaded);
+  }
+
   if (config.migrate || config.migrate_only) {
     absl::Status migrated = MigrateWhenReachable(config, log);
     if (!migrated.ok()) {
@@ -282,7 +311,7 @@ int Run(const Config& config, std::shared_ptr<grpc_adapter::TlsServerCredentials
     }
     if (config.migrate_only) return 0;
   }
-  Assembly app(config, std::move(tls), log);
+  Assembly app(config, std::move(tls), std::move(auth), log);
   app.pool.StartMaintenance();
   return Serve(config, app, log);
 }

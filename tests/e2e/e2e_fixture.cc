@@ -42,6 +42,16 @@ std::unique_ptr<WalletdProcess> E2eTest::StartWalletd(const std::vector<std::str
   return WalletdProcess::Start(WALLETD_BINARY, args);
 }
 
+std::unique_ptr<WalletdProcess> E2eTest::StartWalletdWithTokens(
+    const std::string& tokens_file, const std::vector<std::string>& extra) {
+  // Plaintext (--insecure), but with a tokens file every call must still bring a token.
+  std::vector<std::string> args = {"--insecure", "--tokens_file=" + tokens_file, "--dsn=" + dsn_,
+                                   "--listen=127.0.0.1:0", "--pool_min=1", "--pool_max=8",
+                                   "--shutdown_grace_ms=5000"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return WalletdProcess::Start(WALLETD_BINARY, args);
+}
+
 std::unique_ptr<wallet::v1::WalletService::Stub> E2eTest::StubFor(const WalletdProcess& process) {
   return wallet::v1::WalletService::NewStub(
       ::grpc::CreateChannel(process.address(), ::grpc::InsecureChannelCredentials()));
@@ -50,6 +60,13 @@ std::unique_ptr<wallet::v1::WalletService::Stub> E2eTest::StubFor(const WalletdP
 std::unique_ptr<::grpc::ClientContext> E2eTest::Client(absl::Duration timeout) {
   auto ctx = std::make_unique<::grpc::ClientContext>();
   if (timeout > absl::ZeroDuration()) ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return ctx;
+}
+
+std::unique_ptr<::grpc::ClientContext> E2eTest::Client(absl::Duration timeout,
+                                                       const std::string& token) {
+  auto ctx = Client(timeout);
+  ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
 }
 

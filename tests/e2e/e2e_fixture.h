@@ -37,8 +37,17 @@ class E2eTest : public PgTest {
   std::unique_ptr<WalletdProcess> StartWalletd(const std::vector<std::string>& extra);
   static std::unique_ptr<wallet::v1::WalletService::Stub> StubFor(const WalletdProcess& process);
 
+  // A walletd on this test's schema that authenticates callers with `tokens_file` (plaintext: TLS
+  // has tests of its own),
+  // with `extra` flags after the defaults.
+  std::unique_ptr<WalletdProcess> StartWalletdWithTokens(const std::string& tokens_file,
+                                                         const std::vector<std::string>& extra);
+
   // A client context with `timeout` (no deadline when zero).
   static std::unique_ptr<::grpc::ClientContext> Client(absl::Duration timeout = absl::Seconds(10));
+  // The same, sending `authorization: Bearer <token>`.
+  static std::unique_ptr<::grpc::ClientContext> Client(absl::Duration timeout,
+                                                       const std::string& token);
 
   // Through the wire: a new wallet with `balance` deposited; its id.
   std::string OpenWallet(int64_t balance, const std::string& currency = "EUR");

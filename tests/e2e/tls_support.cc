@@ -1,5 +1,7 @@
 #include "tests/e2e/tls_support.h"
 
+#include <algorithm>
+
 #include <stdlib.h>
 
 #include <filesystem>
@@ -16,6 +18,7 @@ TestPki::TestPki() {
   expired_client = ca.Issue("expired client", CertUse::kClient, absl::Hours(-48), absl::Hours(-24));
   foreign_client = foreign_ca.Issue("foreign client", CertUse::kClient);
   next_server = next_ca.Issue("walletd, next", CertUse::kServer);
+  Write("tokens", std::string(kTlsTestTokenSha256) + " wallets:read,wallets:write * tls-e2e\n");
   Write("ca.pem", ca.cert_pem());
   Write("foreign_ca.pem", foreign_ca.cert_pem());
   Write("next_ca.pem", next_ca.cert_pem());
@@ -59,7 +62,11 @@ std::shared_ptr<::grpc::Channel> TlsChannel(const std::string& address, const st
     options.pem_private_key = client->key_pem;
     options.pem_cert_chain = client->cert_pem;
   }
-  return ::grpc::CreateCustomChannel(address, ::grpc::SslCredentials(options), OwnChannelArgs());
+  return ::grpc::CreateCustomChannel(
+      address,
+      ::grpc::CompositeChannelCredentials(::grpc::SslCredentials(options),
+                                          ::grpc::AccessTokenCredentials(kTlsTestToken)),
+      OwnChannelArgs());
 }
 
 std::shared_ptr<::grpc::Channel> PlaintextChannel(const std::string& address) {
@@ -80,6 +87,9 @@ std::unique_ptr<WalletdProcess> TlsE2eTest::StartTlsWalletd(const std::vector<st
   std::vector<std::string> args = {"--dsn=" + dsn_, "--listen=127.0.0.1:0", "--pool_min=1",
                                    "--pool_max=4", "--shutdown_grace_ms=5000"};
   args.insert(args.end(), flags.begin(), flags.end());
+  if (std::find(flags.begin(), flags.end(), "--insecure") == flags.end()) {
+    args.push_back("--tokens_file=" + pki_.Path("tokens"));
+  }
   return WalletdProcess::Start(WALLETD_BINARY, args, absl::Seconds(30), env);
 }
 

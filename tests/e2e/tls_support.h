@@ -43,8 +43,15 @@ class TestPki {
   std::string dir_;
 };
 
+// The platform token (every scope, every tenant) of the tokens file TestPki writes (tokens), and
+// its SHA-256 as that file holds it.
+inline constexpr char kTlsTestToken[] = "tls-e2e-platform-token-0123456789abcdef";
+inline constexpr char kTlsTestTokenSha256[] =
+    "86407158de20fc570e29dcc0539eb1f980fd57eb28d1433b708893a2efe9e9c5";
+
 // A channel of its own (no connection shared with other channels) to `address` over TLS,
-// trusting `ca_pem` only and presenting `client` when given. Reconnects within 100-200 ms after
+// trusting `ca_pem` only, presenting `client` when given, and sending kTlsTestToken with every
+// call as a client would: gRPC's access-token call credentials (`authorization: Bearer ...`). Reconnects within 100-200 ms after
 // a failed handshake, so a test need not wait out gRPC's default backoff.
 std::shared_ptr<::grpc::Channel> TlsChannel(const std::string& address, const std::string& ca_pem,
                                             const KeyAndCert* client = nullptr);
@@ -57,7 +64,8 @@ class TlsE2eTest : public E2eTest {
   void SetUp() override;
 
   // walletd on this test's schema without --insecure, with `flags` (--tls_* among them) and
-  // `env` ("NAME=value") added to the environment.
+  // `env` ("NAME=value") added to the environment. It authenticates callers with the tokens file
+  // of pki_ (kTlsTestToken), as in production, unless `flags` has --insecure.
   std::unique_ptr<WalletdProcess> StartTlsWalletd(const std::vector<std::string>& flags,
                                                   const std::vector<std::string>& env = {});
   // The flags of a server with pki_'s server certificate (and client CA, when `mutual`).

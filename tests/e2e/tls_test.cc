@@ -305,7 +305,8 @@ TEST_F(GrpcurlTlsTest, ListsAndCallsOverTlsWithCacert) {
   std::string out;
   EXPECT_EQ(Grpcurl(cacert + walletd_->address() + " list", &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("wallet.v1.WalletService\n"));
-  EXPECT_EQ(Grpcurl(cacert + "-d '{\"request_id\": \"curl-1\", \"currency\": \"EUR\"}' " +
+  const std::string token = std::string("-H 'authorization: Bearer ") + kTlsTestToken + "' ";
+  EXPECT_EQ(Grpcurl(cacert + token + "-d '{\"request_id\": \"curl-1\", \"currency\": \"EUR\"}' " +
                         walletd_->address() + " wallet.v1.WalletService/CreateWallet",
                     &out),
             0)

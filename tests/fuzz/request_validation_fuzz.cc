@@ -162,8 +162,7 @@ class FakeWallets : public WalletRepository {
       CheckUuidColumn(ids[i].str());
       FUZZ_CHECK(i == 0 || ids[i - 1] < ids[i], "locks not taken in ascending id order");
       auto it = store_.wallets.find(ids[i].str());
-      if (it == store_.wallets.end()) return NoWallet(ids[i]);
-      out.push_back(it->second);
+      if (it != store_.wallets.end()) out.push_back(it->second);  // A missing one is left out.
     }
     return out;
   }
@@ -175,7 +174,7 @@ class FakeWallets : public WalletRepository {
     FUZZ_CHECK(wallet.balance() == 0 && wallet.version() == 0, "a new wallet is empty");
     FUZZ_CHECK(store_.wallets.count(wallet.id().str()) == 0, "wallets_pkey: " + wallet.id().str());
     for (const auto& [id, stored] : store_.wallets) {
-      if (stored.request_id() == wallet.request_id()) {
+      if (stored.tenant() == wallet.tenant() && stored.request_id() == wallet.request_id()) {
         return DomainError(StatusCode::kAlreadyExists, reason::kDuplicateRequestId, "taken");
       }
     }
@@ -183,10 +182,13 @@ class FakeWallets : public WalletRepository {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::optional<Wallet>> FindByRequestId(Context&, const RequestId& id) override {
+  absl::StatusOr<std::optional<Wallet>> FindByRequestId(Context&, const Tenant& tenant,
+                                                        const RequestId& id) override {
     CheckRequestIdColumn(id);
     for (const auto& [key, stored] : store_.wallets) {
-      if (stored.request_id() == id) return std::optional<Wallet>(stored);
+      if (stored.tenant() == tenant && stored.request_id() == id) {
+        return std::optional<Wallet>(stored);
+      }
     }
     return std::optional<Wallet>();
   }
@@ -246,7 +248,7 @@ class FakeLedger : public TransferRepository {
     }
     for (const Transfer& old : store_.ledger) {
       FUZZ_CHECK(!(old.id == t.id), "transfers_pkey");
-      if (old.request_id == t.request_id) {
+      if (old.tenant == t.tenant && old.request_id == t.request_id) {
         return DomainError(StatusCode::kAlreadyExists, reason::kDuplicateRequestId, "taken");
       }
     }
@@ -254,10 +256,11 @@ class FakeLedger : public TransferRepository {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::optional<Transfer>> FindByRequestId(Context&, const RequestId& id) override {
+  absl::StatusOr<std::optional<Transfer>> FindByRequestId(Context&, const Tenant& tenant,
+                                                          const RequestId& id) override {
     CheckRequestIdColumn(id);
     for (const Transfer& t : store_.ledger) {
-      if (t.request_id == id) return std::optional<Transfer>(t);
+      if (t.tenant == tenant && t.request_id == id) return std::optional<Transfer>(t);
     }
     return std::optional<Transfer>();
   }
@@ -350,6 +353,8 @@ class World {
   BalanceHandler balance_{wallets_};
   GetTransferHandler get_transfer_{ledger_};
   ListTransfersHandler list_{wallets_, ledger_};
+  // Every scope on every tenant: the fuzzed input is the request, not who sends it.
+  Caller caller_ = Caller::Unrestricted("fuzz");
   Context ctx_{absl::InfiniteFuture(), "fuzz"};
 };
 
@@ -358,8 +363,9 @@ constexpr char kB[] = "00000000-0000-4000-8000-00000000000b";
 constexpr char kC[] = "00000000-0000-4000-8000-00000000000c";
 
 World::World(uint8_t flags) {
+  ctx_.set_caller(&caller_);
   auto created = [&](const char* rid, const char* currency, const char* id) {
-    auto r = create_(ctx_, {rid, currency});
+    auto r = create_(ctx_, {rid, currency, ""});
     FUZZ_CHECK(r.ok() && r->wallet.id().str() == id, Describe(r.status()));
   };
   created("open-a", "EUR", kA);
@@ -377,7 +383,7 @@ World::World(uint8_t flags) {
     // Only corrupt storage gets a wallet here (2^63 movements): it must refuse, not wrap.
     const Wallet& a = store_.wallets.at(kA);
     store_.wallets.insert_or_assign(
-        kA, *Wallet::Restore(a.id(), a.request_id(), a.currency(), a.balance(), kInt64Max,
+        kA, *Wallet::Restore(a.id(), a.tenant(), a.request_id(), a.currency(), a.balance(), kInt64Max,
                              a.created_at(), a.updated_at()));
   }
 }

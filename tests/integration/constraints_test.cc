@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "absl/strings/match.h"
 #include "adapters/postgres/errors.h"
 #include "tests/integration/pg_fixture.h"
 
@@ -38,6 +39,13 @@ std::string Entry(const std::string& wallet, const std::string& version,
   return absl::StrCat("INSERT INTO entries VALUES ('", wallet, "', ", version, ", '", transfer,
                       "', ", amount, ", ", balance_after, ")");
 }
+// A deposit into `to` recorded in `tenant`.
+std::string TenantTransfer(const std::string& id, const std::string& rid, const std::string& to,
+                           const std::string& tenant) {
+  return absl::StrCat("INSERT INTO transfers (id, request_id, kind, from_wallet_id, to_wallet_id, "
+                      "amount, currency, created_at, tenant) VALUES ('", id, "', '", rid,
+                      "', 'deposit', NULL, ", to, ", 5, 'EUR', now(), '", tenant, "')");
+}
 std::string Q(const char* id) { return absl::StrCat("'", id, "'"); }
 
 class ConstraintsTest : public PgTest {};
@@ -52,7 +60,13 @@ TEST_F(ConstraintsTest, EveryNamedConstraintMapsToItsDomainError) {
   const std::vector<Case> cases = {
       // A wallet insert run again after a lost connection: CreateWallet finds it by request id.
       {"wallets_pkey", Wallet(kW1, "other"), C::kAlreadyExists, reason::kDuplicateRequestId},
-      {"wallets_request_id_key", Wallet(kMissing, "w1"), C::kAlreadyExists, reason::kDuplicateRequestId},
+      {"wallets_tenant_request_id_key", Wallet(kMissing, "w1"), C::kAlreadyExists,
+       reason::kDuplicateRequestId},
+      {"wallets_tenant_name",
+       absl::StrCat("INSERT INTO wallets (id, request_id, currency, balance, version, created_at, "
+                    "updated_at, tenant) VALUES ('", kMissing, "', 'w3', 'EUR', 0, 0, now(), "
+                    "now(), 'Shop')"),
+       C::kInvalidArgument, reason::kInvalidTenant},
       {"wallets_request_id_length", Wallet(kMissing, ""), C::kInvalidArgument, reason::kInvalidRequestId},
       {"wallets_currency_code", Wallet(kMissing, "w3", "eur"), C::kInvalidArgument, reason::kInvalidCurrency},
       {"wallets_balance_nonnegative", Wallet(kMissing, "w3", "EUR", "-1"), C::kFailedPrecondition,
@@ -63,8 +77,13 @@ TEST_F(ConstraintsTest, EveryNamedConstraintMapsToItsDomainError) {
        reason::kVersionConflict},
       {"transfers_pkey", Transfer(kT1, "t9", "deposit", "NULL", Q(kW1), "5"), C::kInternal,
        reason::kInternal},
-      {"transfers_request_id_key", Transfer(t2, "t1", "deposit", "NULL", Q(kW1), "5"),
+      {"transfers_tenant_request_id_key", Transfer(t2, "t1", "deposit", "NULL", Q(kW1), "5"),
        C::kAlreadyExists, reason::kDuplicateRequestId},
+      {"transfers_tenant_name", TenantTransfer(t2, "t2", Q(kW1), "*"), C::kInvalidArgument,
+       reason::kInvalidTenant},
+      // A transfer in another tenant than its wallet's: the composite foreign key refuses it.
+      {"transfers_to_wallet_fkey", TenantTransfer(t2, "t2", Q(kW1), "other"), C::kNotFound,
+       reason::kWalletNotFound},
       {"transfers_request_id_length", Transfer(t2, "", "deposit", "NULL", Q(kW1), "5"),
        C::kInvalidArgument, reason::kInvalidRequestId},
       {"transfers_amount_positive", Transfer(t2, "t2", "deposit", "NULL", Q(kW1), "0"),
@@ -88,12 +107,19 @@ TEST_F(ConstraintsTest, EveryNamedConstraintMapsToItsDomainError) {
       {"entries_wallet_fkey", Entry(kMissing, "1", kT1, "5", "5"), C::kNotFound,
        reason::kWalletNotFound},
       {"entries_transfer_fkey", Entry(kW2, "1", t2, "5", "5"), C::kInternal, reason::kInternal},
+      // Only reachable without the primary key, which every duplicate (id, tenant) hits first:
+      // dropped inside a transaction rolled back below.
+      {"wallets_id_tenant_key",
+       absl::StrCat("BEGIN; ALTER TABLE wallets DROP CONSTRAINT wallets_pkey CASCADE; ",
+                    Wallet(kW1, "w9")),
+       C::kAlreadyExists, reason::kDuplicateRequestId},
   };
   std::set<std::string> tested;
   for (const Case& c : cases) {
     PGresult* r = sql_->Raw(c.sql);
     const pg::ServerError error = pg::ServerErrorOf(r);
     PQclear(r);
+    if (absl::StartsWith(c.sql, "BEGIN")) sql_->Exec("ROLLBACK");
     EXPECT_EQ(error.constraint, c.constraint) << c.sql << ": " << error.message;
     EXPECT_THAT(pg::StatusOf(error), StatusIs(c.code, c.reason)) << c.constraint;
     tested.insert(c.constraint);

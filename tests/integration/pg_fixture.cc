@@ -119,7 +119,7 @@ std::string PgTest::NewWallet(int64_t balance, const std::string& currency) {
   static std::atomic<int> counter{0};
   const std::string n = std::to_string(counter.fetch_add(1));
   auto ctx = Ctx();
-  auto created = (*create_wallet_)(*ctx, {"open-" + n, currency});
+  auto created = (*create_wallet_)(*ctx, {"open-" + n, currency, ""});
   EXPECT_THAT(created, IsOk());
   if (!created.ok()) return "";
   const std::string id = created->wallet.id().str();

@@ -67,9 +67,15 @@ class PgTest : public ::testing::Test {
   void ResetStack();
   StackOptions DefaultOptions() const;
 
-  // A context with `timeout` left.
+  // A context with `timeout` left, of a caller reaching every tenant with every scope.
   static std::unique_ptr<Context> Ctx(absl::Duration timeout = absl::Seconds(30)) {
-    return std::make_unique<Context>(absl::Now() + timeout, "it");
+    auto ctx = std::make_unique<Context>(absl::Now() + timeout, "it");
+    ctx->set_caller(&Platform());
+    return ctx;
+  }
+  static const Caller& Platform() {
+    static const Caller* const platform = new Caller(Caller::Unrestricted("it"));
+    return *platform;
   }
 
   // Creates a wallet and deposits `balance` into it; returns its id.

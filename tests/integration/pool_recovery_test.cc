@@ -102,6 +102,7 @@ TEST_F(PoolRecoveryTest, CallersWithTightDeadlinesOpenAtMostThePoolsSessions) {
       for (int i = 0; !stop.load(); ++i) {
         // 1 to 8 ms: between no round trip at all and a few.
         Context ctx(absl::Now() + absl::Milliseconds(1 + (t + i) % 8), "tight");
+        ctx.set_caller(&Platform());
         const std::string& from = wallets[(t + i) % wallets.size()];
         const std::string& to = wallets[(t + i + 1) % wallets.size()];
         auto r = (*transfer_)(ctx, {absl::StrCat("tight-", t, "-", i), from, to, 1, "EUR"});

@@ -24,7 +24,7 @@ TEST_F(CreateWalletTest, OpensAnEmptyWalletWithoutATransaction) {
     EXPECT_EQ(w.version(), 0);
     return absl::OkStatus();
   }));
-  auto result = handler_(ctx_, {"open-1", "JPY"});
+  auto result = handler_(ctx_, {"open-1", "JPY", ""});
   ASSERT_THAT(result, IsOk());
   EXPECT_FALSE(result->replayed);
   EXPECT_EQ(result->wallet.id().str(), kNewWalletId);
@@ -32,9 +32,9 @@ TEST_F(CreateWalletTest, OpensAnEmptyWalletWithoutATransaction) {
 }
 
 TEST_F(CreateWalletTest, InvalidInputTouchesNothing) {
-  EXPECT_THAT(handler_(ctx_, {"open-1", "YEN"}),
+  EXPECT_THAT(handler_(ctx_, {"open-1", "YEN", ""}),
               StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidCurrency));
-  EXPECT_THAT(handler_(ctx_, {"", "JPY"}),
+  EXPECT_THAT(handler_(ctx_, {"", "JPY", ""}),
               StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidRequestId));
 }
 
@@ -42,8 +42,8 @@ TEST_F(CreateWalletTest, ReplayReturnsTheWalletTheFirstRequestCreated) {
   EXPECT_CALL(wallets_, Create(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
-  EXPECT_CALL(wallets_, FindByRequestId(_, _)).WillOnce(Return(StoredWallet(kA, 42, 3, "JPY")));
-  auto result = handler_(ctx_, {"open-1", "JPY"});
+  EXPECT_CALL(wallets_, FindByRequestId(_, _, _)).WillOnce(Return(StoredWallet(kA, 42, 3, "JPY")));
+  auto result = handler_(ctx_, {"open-1", "JPY", ""});
   ASSERT_THAT(result, IsOk());
   EXPECT_TRUE(result->replayed);
   EXPECT_EQ(result->wallet.id().str(), kA);
@@ -54,8 +54,8 @@ TEST_F(CreateWalletTest, RequestIdReusedForAnotherCurrencyIsRefused) {
   EXPECT_CALL(wallets_, Create(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
-  EXPECT_CALL(wallets_, FindByRequestId(_, _)).WillOnce(Return(StoredWallet(kA, 0, 0, "EUR")));
-  EXPECT_THAT(handler_(ctx_, {"open-1", "JPY"}),
+  EXPECT_CALL(wallets_, FindByRequestId(_, _, _)).WillOnce(Return(StoredWallet(kA, 0, 0, "EUR")));
+  EXPECT_THAT(handler_(ctx_, {"open-1", "JPY", ""}),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kIdempotencyKeyReused));
 }
 
@@ -63,13 +63,14 @@ TEST_F(CreateWalletTest, StorageErrorsPassThrough) {
   EXPECT_CALL(wallets_, Create(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kUnavailable, reason::kDatabaseUnavailable,
                                    "down")));
-  EXPECT_THAT(handler_(ctx_, {"open-1", "JPY"}),
+  EXPECT_THAT(handler_(ctx_, {"open-1", "JPY", ""}),
               StatusIs(absl::StatusCode::kUnavailable, reason::kDatabaseUnavailable));
 }
 
 TEST_F(CreateWalletTest, ExpiredDeadlineStopsBeforeStorage) {
   Context expired(absl::Now() - absl::Milliseconds(1), "late");
-  EXPECT_THAT(handler_(expired, {"open-1", "JPY"}),
+  expired.set_caller(&caller_);
+  EXPECT_THAT(handler_(expired, {"open-1", "JPY", ""}),
               StatusIs(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded));
 }
 

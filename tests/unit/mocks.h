@@ -57,7 +57,7 @@ class MockWalletRepository : public WalletRepository {
               (Context&, absl::Span<const WalletId>), (override));
   MOCK_METHOD(absl::Status, Create, (Context&, const Wallet&), (override));
   MOCK_METHOD(absl::StatusOr<std::optional<Wallet>>, FindByRequestId,
-              (Context&, const RequestId&), (override));
+              (Context&, const Tenant&, const RequestId&), (override));
   MOCK_METHOD(absl::Status, Save, (Context&, const Wallet&, int64_t), (override));
 };
 
@@ -65,7 +65,7 @@ class MockTransferRepository : public TransferRepository {
  public:
   MOCK_METHOD(absl::Status, Insert, (Context&, const Transfer&), (override));
   MOCK_METHOD(absl::StatusOr<std::optional<Transfer>>, FindByRequestId,
-              (Context&, const RequestId&), (override));
+              (Context&, const Tenant&, const RequestId&), (override));
   MOCK_METHOD(absl::StatusOr<Transfer>, FindById, (Context&, const TransferId&), (override));
   MOCK_METHOD(absl::StatusOr<std::vector<Transfer>>, ListByWallet,
               (Context&, const WalletId&, std::optional<int64_t>, int), (override));

@@ -102,37 +102,46 @@ TEST_F(TransferTest, InvalidInputTouchesNothing) {
 }
 
 TEST_F(TransferTest, UnknownWalletIsNotFoundAndWritesNothing) {
+  // LockForUpdate leaves a missing wallet out. A caller reaching every tenant has no tenant to
+  // look the request id up in when its wallets were not found: nothing to replay.
   EXPECT_CALL(wallets_, LockForUpdate(_, _))
-      .WillOnce(Return(NotFound(reason::kWalletNotFound, "no wallet")));
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(std::nullopt));
-  EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 30)),
-              StatusIs(absl::StatusCode::kNotFound, reason::kWalletNotFound));
+      .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 100, 1)}));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).Times(0);
+  auto result = handler_(ctx_, Cmd(kA, kB, 30));
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kNotFound, reason::kWalletNotFound));
+  EXPECT_EQ(result.status().message(), std::string("no wallet ") + kB);
+}
+
+TEST_F(TransferTest, LockForUpdateErrorsPassThrough) {
+  EXPECT_CALL(wallets_, LockForUpdate(_, _))
+      .WillOnce(Return(absl::Status(absl::StatusCode::kUnavailable, "down")));
+  EXPECT_EQ(handler_(ctx_, Cmd(kA, kB, 30)).status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(TransferTest, InsufficientFundsWritesNothing) {
   ExpectLock({StoredWallet(kA, 29, 1), StoredWallet(kB, 0, 1)});
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(std::nullopt));
   EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 30)),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kInsufficientFunds));
 }
 
 TEST_F(TransferTest, CurrencyMismatchWritesNothing) {
   ExpectLock({StoredWallet(kA, 100, 1), StoredWallet(kB, 0, 1, "USD")});
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(std::nullopt));
   EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 30)),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kCurrencyMismatch));
 }
 
 TEST_F(TransferTest, AmountInAnotherCurrencyThanTheWalletsIsRefused) {
   ExpectLock({StoredWallet(kA, 100, 1), StoredWallet(kB, 0, 1)});
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(std::nullopt));
   EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 30, "USD")),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kCurrencyMismatch));
 }
 
 TEST_F(TransferTest, CreditThatWouldOverflowIsRefused) {
   ExpectLock({StoredWallet(kA, 100, 1), StoredWallet(kB, std::numeric_limits<int64_t>::max(), 1)});
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(std::nullopt));
   EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 30)),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kBalanceOverflow));
 }
@@ -141,7 +150,7 @@ TEST_F(TransferTest, ReplayAfterTheMoneyMovedReturnsTheOriginalResult) {
   // The first success drained A, so the replay's own attempt fails: the stored result wins.
   ExpectLock({StoredWallet(kA, 0, 2), StoredWallet(kB, 30, 2)});
   Transfer original = Stored();
-  EXPECT_CALL(transfers_, FindByRequestId(_, RequestId(*RequestId::Parse("req-1"))))
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, RequestId(*RequestId::Parse("req-1"))))
       .WillOnce(Return(original));
   auto result = handler_(ctx_, Cmd(kA, kB, 30));
   ASSERT_THAT(result, IsOk());
@@ -158,7 +167,7 @@ TEST_F(TransferTest, ReplayCaughtByTheUniqueRequestIdReturnsTheOriginal) {
   EXPECT_CALL(transfers_, Insert(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Invoke([&](Context& c, auto&) {
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Invoke([&](Context& c, auto&, auto&) {
     EXPECT_FALSE(MockTransactor::Active(c));  // Looked up after the transaction, not inside.
     return std::optional<Transfer>(Stored());
   }));
@@ -178,7 +187,7 @@ TEST_F(TransferTest, DuplicateReportedAtCommitIsAReplayToo) {
         EXPECT_THAT(fn(c), IsOk());
         return DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId, "taken");
       }));
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(Stored()));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(Stored()));
   auto result = handler_(ctx_, Cmd(kA, kB, 30));
   ASSERT_THAT(result, IsOk());
   EXPECT_TRUE(result->replayed);
@@ -190,7 +199,7 @@ TEST_F(TransferTest, RequestIdReusedWithAnotherPayloadIsRefused) {
   EXPECT_CALL(transfers_, Insert(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(Stored(/*amount=*/30)));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(Stored(/*amount=*/30)));
   EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 31)),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kIdempotencyKeyReused));
 }
@@ -200,7 +209,7 @@ TEST_F(TransferTest, RequestIdOfADepositCannotBeReusedForATransfer) {
   Wallet b = StoredWallet(kB, 0, 1);
   Transfer deposit = *Movement::Deposit("req-1", kB, 30, "EUR")
                           ->Apply(*TransferId::Parse(kTransferId), kNow, nullptr, &b);
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(deposit));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(deposit));
   EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 30)),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kIdempotencyKeyReused));
 }
@@ -211,7 +220,7 @@ TEST_F(TransferTest, DuplicateWhoseHolderVanishedIsAborted) {
   EXPECT_CALL(transfers_, Insert(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(std::nullopt));
   EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 30)),
               StatusIs(absl::StatusCode::kAborted, reason::kTransactionConflict));
 }
@@ -237,10 +246,12 @@ TEST_F(TransferTest, VersionConflictFromSaveAbortsTheTransaction) {
 
 TEST_F(TransferTest, ExpiredDeadlineStopsBeforeAnyWork) {
   Context expired(absl::Now() - absl::Seconds(1), "late");
+  expired.set_caller(&caller_);
   EXPECT_CALL(tx_, WithinTransaction(_, _, _)).Times(0);
   EXPECT_THAT(handler_(expired, Cmd(kA, kB, 30)),
               StatusIs(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded));
   Context cancelled(absl::InfiniteFuture(), "gone");
+  cancelled.set_caller(&caller_);
   cancelled.Cancel();
   EXPECT_THAT(handler_(cancelled, Cmd(kA, kB, 30)),
               StatusIs(absl::StatusCode::kCancelled, reason::kCancelled));
@@ -301,7 +312,7 @@ TEST_F(DepositTest, ErrorBranches) {
   EXPECT_CALL(wallets_, LockForUpdate(_, _))
       .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, std::numeric_limits<int64_t>::max(), 3)}))
       .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 0, 3, "USD")}));
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).Times(2).WillRepeatedly(Return(std::nullopt));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).Times(2).WillRepeatedly(Return(std::nullopt));
   EXPECT_THAT(handler_(ctx_, {"dep-1", kA, 1, "EUR"}),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kBalanceOverflow));
   EXPECT_THAT(handler_(ctx_, {"dep-1", kA, 1, "EUR"}),
@@ -318,7 +329,7 @@ TEST_F(DepositTest, ReplayReturnsTheOriginalDeposit) {
   EXPECT_CALL(transfers_, Insert(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).WillOnce(Return(original));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(original));
   auto result = handler_(ctx_, {"dep-1", kA, 100, "EUR"});
   ASSERT_THAT(result, IsOk());
   EXPECT_TRUE(result->replayed);
@@ -349,8 +360,9 @@ TEST_F(WithdrawTest, ErrorBranches) {
               StatusIs(absl::StatusCode::kInvalidArgument, reason::kInvalidWalletId));
   EXPECT_CALL(wallets_, LockForUpdate(_, _))
       .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 39, 3)}))
-      .WillOnce(Return(NotFound(reason::kWalletNotFound, "none")));
-  EXPECT_CALL(transfers_, FindByRequestId(_, _)).Times(2).WillRepeatedly(Return(std::nullopt));
+      .WillOnce(Return(std::vector<Wallet>{}));
+  // Only the refusal by a rule looks the request id up: the missing wallet has no tenant.
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(std::nullopt));
   EXPECT_THAT(handler_(ctx_, {"wd-1", kA, 40, "EUR"}),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kInsufficientFunds));
   EXPECT_THAT(handler_(ctx_, {"wd-1", kA, 40, "EUR"}),

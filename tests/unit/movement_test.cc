@@ -15,8 +15,9 @@ constexpr char kA[] = "00000000-0000-0000-0000-00000000000a";
 constexpr char kB[] = "00000000-0000-0000-0000-00000000000b";
 const absl::Time kT0 = absl::FromUnixMicros(1'700'000'000'000'000);
 
-Wallet WalletWith(const char* id, int64_t balance, const char* currency = "EUR") {
-  Wallet w = Wallet::Open(*WalletId::Parse(id), *RequestId::Parse("open"),
+Wallet WalletWith(const char* id, int64_t balance, const char* currency = "EUR",
+                  const char* tenant = "default") {
+  Wallet w = Wallet::Open(*WalletId::Parse(id), *Tenant::Parse(tenant), *RequestId::Parse("open"),
                           *Currency::Parse(currency), kT0);
   if (balance > 0) CHECK(w.Credit(*Money::Positive(balance, currency), kT0).ok());
   return w;

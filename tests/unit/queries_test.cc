@@ -29,6 +29,7 @@ TEST_F(BalanceTest, ErrorBranches) {
   EXPECT_CALL(wallets_, Get(_, _)).WillOnce(Return(NotFound(reason::kWalletNotFound, "none")));
   EXPECT_THAT(handler_(ctx_, {kA}), StatusIs(absl::StatusCode::kNotFound, reason::kWalletNotFound));
   Context expired(absl::Now() - absl::Milliseconds(1), "late");
+  expired.set_caller(&caller_);
   EXPECT_THAT(handler_(expired, {kA}),
               StatusIs(absl::StatusCode::kDeadlineExceeded, reason::kDeadlineExceeded));
 }

@@ -14,7 +14,7 @@ using ::walletd::testing::StatusIs;
 const absl::Time kT0 = absl::FromUnixMicros(1'700'000'000'000'000);
 
 Wallet OpenEur() {
-  return Wallet::Open(*WalletId::Parse("00000000-0000-0000-0000-00000000000a"),
+  return Wallet::Open(*WalletId::Parse("00000000-0000-0000-0000-00000000000a"), Tenant::Default(),
                       *RequestId::Parse("open-a"), *Currency::Parse("EUR"), kT0);
 }
 
@@ -70,7 +70,7 @@ TEST(WalletTest, CreditThatWouldOverflowIsRefused) {
 TEST(WalletTest, AWalletAtTheLastVersionRefusesToChangeInsteadOfWrapping) {
   // Found by tests/fuzz/request_fuzz: the version bump overflowed int64, undefined behaviour.
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  auto w = Wallet::Restore(*WalletId::Parse("00000000-0000-0000-0000-00000000000a"),
+  auto w = Wallet::Restore(*WalletId::Parse("00000000-0000-0000-0000-00000000000a"), Tenant::Default(),
                            *RequestId::Parse("r"), *Currency::Parse("EUR"), 5, kMax, kT0, kT0);
   ASSERT_THAT(w, IsOk());
   EXPECT_EQ(w->Credit(*Money::Positive(1, "EUR"), kT0).code(), absl::StatusCode::kInternal);
@@ -83,15 +83,15 @@ TEST(WalletTest, RestoreRejectsBrokenStoredState) {
   auto id = *WalletId::Parse("00000000-0000-0000-0000-00000000000a");
   auto rid = *RequestId::Parse("r");
   auto eur = *Currency::Parse("EUR");
-  EXPECT_THAT(Wallet::Restore(id, rid, eur, 5, 3, kT0, kT0), IsOk());
-  EXPECT_EQ(Wallet::Restore(id, rid, eur, -1, 3, kT0, kT0).status().code(),
+  EXPECT_THAT(Wallet::Restore(id, Tenant::Default(), rid, eur, 5, 3, kT0, kT0), IsOk());
+  EXPECT_EQ(Wallet::Restore(id, Tenant::Default(), rid, eur, -1, 3, kT0, kT0).status().code(),
             absl::StatusCode::kInternal);
-  EXPECT_EQ(Wallet::Restore(id, rid, eur, 1, -3, kT0, kT0).status().code(),
+  EXPECT_EQ(Wallet::Restore(id, Tenant::Default(), rid, eur, 1, -3, kT0, kT0).status().code(),
             absl::StatusCode::kInternal);
 }
 
 TEST(WalletTest, TimestampsKeepMicrosecondsOnly) {
-  Wallet w = Wallet::Open(*WalletId::Parse("00000000-0000-0000-0000-00000000000a"),
+  Wallet w = Wallet::Open(*WalletId::Parse("00000000-0000-0000-0000-00000000000a"), Tenant::Default(),
                           *RequestId::Parse("r"), *Currency::Parse("EUR"),
                           kT0 + absl::Nanoseconds(1999));
   EXPECT_EQ(w.created_at(), kT0 + absl::Microseconds(1));
