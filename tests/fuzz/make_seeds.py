@@ -96,8 +96,8 @@ pg_errors = {}
 cases = [
     ("40001", "", "could not serialize access due to concurrent update"),
     ("40P01", "", "deadlock detected"),
-    ("23505", "wallets_request_id_key", 'duplicate key value violates unique constraint "wallets_request_id_key"'),
-    ("23505", "transfers_request_id_key", "duplicate key"),
+    ("23505", "wallets_tenant_request_id_key", 'duplicate key value violates unique constraint "wallets_tenant_request_id_key"'),
+    ("23505", "transfers_tenant_request_id_key", "duplicate key"),
     ("23514", "wallet_version_matches", 'value for domain wallet_version_check violates check constraint "wallet_version_matches"'),
     ("23514", "wallets_balance_nonnegative", "new row violates check constraint"),
     ("23503", "transfers_to_wallet_fkey", "insert or update violates foreign key constraint"),
