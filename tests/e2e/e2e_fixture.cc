@@ -1,5 +1,8 @@
 #include "tests/e2e/e2e_fixture.h"
 
+#include <chrono>
+#include <thread>
+
 #include <atomic>
 
 #include "google/rpc/status.pb.h"
@@ -68,6 +71,35 @@ std::unique_ptr<::grpc::ClientContext> E2eTest::Client(absl::Duration timeout,
   auto ctx = Client(timeout);
   ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
+}
+
+wallet::v1::TransferRequest E2eTest::TransferOf(const std::string& rid, const std::string& from,
+                                                const std::string& to, int64_t amount) {
+  wallet::v1::TransferRequest request;
+  request.set_request_id(rid);
+  request.set_from_wallet_id(from);
+  request.set_to_wallet_id(to);
+  request.mutable_amount()->set_minor_units(amount);
+  request.mutable_amount()->set_currency("EUR");
+  return request;
+}
+
+std::unique_ptr<Sql> E2eTest::LockRow(const std::string& wallet) {
+  auto holder = std::make_unique<Sql>(BaseDsn() + " options='-csearch_path=" + schema_ + "'");
+  holder->Exec("BEGIN");
+  holder->Exec("SELECT 1 FROM wallets WHERE id = '" + wallet + "' FOR UPDATE");
+  return holder;
+}
+
+bool E2eTest::WaitForLockWaiter() {
+  for (int i = 0; i < 500; ++i) {
+    if (sql_->Int("SELECT count(*) FROM pg_stat_activity WHERE " + Mine() +
+                  " AND wait_event_type = 'Lock'") > 0) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 std::string E2eTest::OpenWallet(int64_t balance, const std::string& currency) {

@@ -49,6 +49,15 @@ class E2eTest : public PgTest {
   static std::unique_ptr<::grpc::ClientContext> Client(absl::Duration timeout,
                                                        const std::string& token);
 
+  // A transfer of `amount` euro cents from `from` to `to` with request id `rid`.
+  static wallet::v1::TransferRequest TransferOf(const std::string& rid, const std::string& from,
+                                                const std::string& to, int64_t amount);
+  // Holds a row lock on `wallet` from a side session until the returned Sql commits or rolls
+  // back, so that calls touching it wait as long as the test decides.
+  std::unique_ptr<Sql> LockRow(const std::string& wallet);
+  // Waits (at most 5 s) until one of walletd's sessions waits for a lock.
+  bool WaitForLockWaiter();
+
   // Through the wire: a new wallet with `balance` deposited; its id.
   std::string OpenWallet(int64_t balance, const std::string& currency = "EUR");
   int64_t WireBalance(const std::string& wallet_id);

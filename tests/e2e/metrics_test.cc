@@ -168,14 +168,8 @@ class MetricsTest : public E2eTest {
 
   ::grpc::Status Transfer(const std::string& rid, const std::string& from, const std::string& to,
                           int64_t amount) {
-    wallet::v1::TransferRequest request;
-    request.set_request_id(rid);
-    request.set_from_wallet_id(from);
-    request.set_to_wallet_id(to);
-    request.mutable_amount()->set_minor_units(amount);
-    request.mutable_amount()->set_currency("EUR");
     wallet::v1::TransferResponse response;
-    return stub_->Transfer(Client().get(), request, &response);
+    return stub_->Transfer(Client().get(), TransferOf(rid, from, to, amount), &response);
   }
 
   std::string metrics_address_;

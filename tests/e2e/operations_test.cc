@@ -21,16 +21,6 @@ using ::grpc::StatusCode;
 
 class OperationsTest : public E2eTest {
  protected:
-  static wallet::v1::TransferRequest TransferOf(const std::string& rid, const std::string& from,
-                                                const std::string& to, int64_t amount) {
-    wallet::v1::TransferRequest request;
-    request.set_request_id(rid);
-    request.set_from_wallet_id(from);
-    request.set_to_wallet_id(to);
-    request.mutable_amount()->set_minor_units(amount);
-    request.mutable_amount()->set_currency("EUR");
-    return request;
-  }
   ::grpc::Status Send(wallet::v1::WalletService::Stub& stub, const wallet::v1::TransferRequest& r,
                       absl::Duration timeout = absl::Seconds(10)) {
     wallet::v1::TransferResponse response;
@@ -47,13 +37,6 @@ class OperationsTest : public E2eTest {
       return grpc::health::v1::HealthCheckResponse::UNKNOWN;
     }
     return response.status();
-  }
-  // Holds a row lock on `wallet` from a side session until the returned Sql is committed.
-  std::unique_ptr<Sql> LockRow(const std::string& wallet) {
-    auto holder = std::make_unique<Sql>(BaseDsn() + " options='-csearch_path=" + schema_ + "'");
-    holder->Exec("BEGIN");
-    holder->Exec("SELECT 1 FROM wallets WHERE id = '" + wallet + "' FOR UPDATE");
-    return holder;
   }
   // Starts walletd with `flags`, ties up one of its calls on a row lock held elsewhere, and returns
   // what a Balance call gets meanwhile (and how long it took); then frees the lock and checks that
@@ -78,17 +61,6 @@ class OperationsTest : public E2eTest {
     walletd->Signal(SIGTERM);
     EXPECT_EQ(walletd->Wait(absl::Seconds(10)), 0);
     return status;
-  }
-  // Waits until one of walletd's sessions waits for a lock.
-  bool WaitForLockWaiter() {
-    for (int i = 0; i < 500; ++i) {
-      if (sql_->Int("SELECT count(*) FROM pg_stat_activity WHERE " + Mine() +
-                    " AND wait_event_type = 'Lock'") > 0) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
   }
 };
 

@@ -50,12 +50,8 @@ class OverloadTest : public E2eTest {
   // background.
   std::future<::grpc::Status> Send(const std::string& rid, absl::Duration timeout,
                                    const std::string& from = "", const std::string& to = "") {
-    wallet::v1::TransferRequest request;
-    request.set_request_id(rid);
-    request.set_from_wallet_id(from.empty() ? from_ : from);
-    request.set_to_wallet_id(to.empty() ? to_ : to);
-    request.mutable_amount()->set_minor_units(1);
-    request.mutable_amount()->set_currency("EUR");
+    const wallet::v1::TransferRequest request =
+        TransferOf(rid, from.empty() ? from_ : from, to.empty() ? to_ : to, 1);
     return std::async(std::launch::async, [this, request, rid, timeout] {
       auto ctx = Client(timeout);
       ctx->AddMetadata("x-request-id", rid);
@@ -66,17 +62,9 @@ class OverloadTest : public E2eTest {
 
   // Ties up the only worker: a transfer out of locked_ waits for the row lock held by holder_.
   std::future<::grpc::Status> TieUpTheWorker() {
-    holder_ = std::make_unique<Sql>(BaseDsn() + " options='-csearch_path=" + schema_ + "'");
-    holder_->Exec("BEGIN");
-    holder_->Exec("SELECT 1 FROM wallets WHERE id = '" + locked_ + "' FOR UPDATE");
+    holder_ = LockRow(locked_);
     auto blocker = Send("blocker", absl::Seconds(20), locked_, sink_);
-    for (int i = 0; i < 500; ++i) {
-      if (sql_->Int("SELECT count(*) FROM pg_stat_activity WHERE " + Mine() +
-                    " AND wait_event_type = 'Lock'") > 0) {
-        return blocker;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    if (WaitForLockWaiter()) return blocker;
     ADD_FAILURE() << "the blocker never waited for the lock";
     return blocker;
   }

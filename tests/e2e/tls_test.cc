@@ -66,23 +66,6 @@ class TlsTest : public TlsE2eTest {
     EXPECT_EQ(lines.size(), 1u) << "not one line";
     return lines.empty() ? "" : lines.front();
   }
-  // Holds a row lock on `wallet` from a side session until the returned Sql is committed.
-  std::unique_ptr<Sql> LockRow(const std::string& wallet) {
-    auto holder = std::make_unique<Sql>(BaseDsn() + " options='-csearch_path=" + schema_ + "'");
-    holder->Exec("BEGIN");
-    holder->Exec("SELECT 1 FROM wallets WHERE id = '" + wallet + "' FOR UPDATE");
-    return holder;
-  }
-  bool WaitForLockWaiter() {
-    for (int i = 0; i < 500; ++i) {
-      if (sql_->Int("SELECT count(*) FROM pg_stat_activity WHERE " + Mine() +
-                    " AND wait_event_type = 'Lock'") > 0) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
 };
 
 TEST_F(TlsTest, AClientTrustingTheCaHandshakesAndCalls) {
