@@ -177,6 +177,26 @@ struct Assembly {
   std::vector<std::function<void()>> reloaders;
 };
 
+// The gRPC server with the wallet service, health and reflection, listening on config.listen (TLS
+// when configured); nullptr when it cannot listen. `*port` is the port it got.
+std::unique_ptr<::grpc::Server> StartGrpcServer(const Config& config, Assembly& app, int* port) {
+  ::grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's health service is not built from protobuf code, so reflection could not describe it
+  // (grpcurl ... grpc.health.v1.Health/Check would fail); this pulls its descriptor in.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ::grpc::ServerBuilder builder;
+  builder.AddListeningPort(
+      config.listen,
+      app.tls != nullptr ? std::shared_ptr<::grpc::ServerCredentials>(app.tls)
+                         : ::grpc::InsecureServerCredentials(),
+      port);
+  app.service.Register(builder);  // Sets the transport's size limit too.
+  std::unique_ptr<::grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || *port == 0) return nullptr;
+  return server;
+}
+
 // Serves until SIGTERM or SIGINT, then stops gracefully: health says NOT_SERVING, in-flight calls
 // get shutdown_grace to finish, the rest are cancelled. Returns the exit code.
 int Serve(const Config& config, Assembly& app, Logger& log) {
@@ -191,21 +211,9 @@ int Serve(const Config& config, Assembly& app, Logger& log) {
     metrics_server = *std::move(served);
     log.Log(LogLevel::kInfo, "serving metrics", {{"address", metrics_server->address()}});
   }
-  ::grpc::EnableDefaultHealthCheckService(true);
-  // gRPC's health service is not built from protobuf code, so reflection could not describe it
-  // (grpcurl ... grpc.health.v1.Health/Check would fail); this pulls its descriptor in.
-  (void)grpc::health::v1::HealthCheckRequest::descriptor();
-  ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  ::grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(
-      config.listen,
-      app.tls != nullptr ? std::shared_ptr<::grpc::ServerCredentials>(app.tls)
-                         : ::grpc::InsecureServerCredentials(),
-      &port);
-  app.service.Register(builder);  // Sets the transport's size limit too.
-  std::unique_ptr<::grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  std::unique_ptr<::grpc::Server> server = StartGrpcServer(config, app, &port);
+  if (server == nullptr) {
     log.Log(LogLevel::kError, "cannot listen", {{"address", config.listen}});
     return 1;
   }

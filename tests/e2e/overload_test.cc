@@ -140,6 +140,11 @@ TEST_F(OverloadTest, OnceOverloadedTheNewestWaitingCallRunsFirst) {
   FreeTheWorker();
   EXPECT_TRUE(blocker.get().ok());
   for (auto& call : waiting) EXPECT_TRUE(call.get().ok());
+  // The answers may arrive before the test has read walletd's log lines of them.
+  for (int i = 1; i <= 4; ++i) {
+    const std::string rid = "order-" + std::to_string(i);
+    ASSERT_TRUE(walletd1_->WaitForLine("\"request_id\":\"" + rid + "\"", absl::Seconds(2))) << rid;
+  }
   EXPECT_GT(LinePosition("order-3"), LinePosition("order-4"));
   EXPECT_GT(LinePosition("order-2"), LinePosition("order-3"));
   EXPECT_GT(LinePosition("order-1"), LinePosition("order-2"));
