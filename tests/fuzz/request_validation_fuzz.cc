@@ -526,7 +526,9 @@ void World::Move(Input& in, TransferKind kind) {
     FUZZ_CHECK(last_version, detail);  // The only INTERNAL an honest ledger can cause.
     return;
   }
-  if (prior != nullptr) {
+  // A caller reaching every tenant looks a request id up in its wallets' tenant: with a wallet
+  // missing there is none to look in, and the answer is WALLET_NOT_FOUND (checked below).
+  if (prior != nullptr && !missing) {
     auto canon = [](const std::optional<std::string>& id) -> std::optional<std::string> {
       if (!id) return std::nullopt;
       return absl::AsciiStrToLower(*id);
