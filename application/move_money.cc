@@ -1,5 +1,6 @@
 #include "application/move_money.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -13,15 +14,11 @@
 namespace walletd {
 namespace {
 
-Wallet* FindLocked(std::vector<Wallet>& locked, const WalletId& id) {
-  for (Wallet& wallet : locked) {
+const Wallet* FindLocked(const std::vector<Wallet>& locked, const WalletId& id) {
+  for (const Wallet& wallet : locked) {
     if (wallet.id() == id) return &wallet;
   }
   return nullptr;
-}
-
-Wallet* FindLocked(std::vector<Wallet>& locked, const std::optional<WalletId>& id) {
-  return id ? FindLocked(locked, *id) : nullptr;
 }
 
 // Runs inside the transaction. Sets `*wallets_tenant` to the tenant of the movement's wallets once
@@ -41,16 +38,22 @@ absl::Status RunMovement(const MovePorts& ports, Context& ctx, const Caller& cal
       return WalletNotFound(wallet_id);
     }
   }
-  Wallet* from = FindLocked(locked, movement.from());
-  Wallet* to = FindLocked(locked, movement.to());
-  if (from == nullptr || to == nullptr || from->tenant() == to->tenant()) {
-    *wallets_tenant = (from != nullptr ? from : to)->tenant();
+  if (locked.size() != ids.size()) {
+    return absl::InternalError(absl::StrCat("locking ", ids.size(), " wallets returned ",
+                                            locked.size()));
   }
-  const int64_t from_version = from ? from->version() : 0;
-  const int64_t to_version = to ? to->version() : 0;
-  ASSIGN_OR_RETURN(Transfer transfer, movement.Apply(id, now, from, to));
-  if (from) RETURN_IF_ERROR(ports.wallets.Save(ctx, *from, from_version));
-  if (to) RETURN_IF_ERROR(ports.wallets.Save(ctx, *to, to_version));
+  const bool one_tenant = std::all_of(locked.begin(), locked.end(), [&](const Wallet& w) {
+    return w.tenant() == locked.front().tenant();
+  });
+  if (one_tenant) *wallets_tenant = locked.front().tenant();
+  std::vector<int64_t> expected_versions;
+  std::vector<Wallet*> touched;
+  for (Wallet& wallet : locked) {
+    expected_versions.push_back(wallet.version());
+    touched.push_back(&wallet);
+  }
+  ASSIGN_OR_RETURN(Transfer transfer, movement.Apply(id, now, touched));
+  RETURN_IF_ERROR(ports.wallets.SaveAll(ctx, locked, expected_versions));
   RETURN_IF_ERROR(ports.transfers.Insert(ctx, transfer));
   *done = std::move(transfer);
   return absl::OkStatus();

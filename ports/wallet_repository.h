@@ -38,10 +38,17 @@ class WalletRepository {
   virtual absl::StatusOr<std::optional<Wallet>> FindByRequestId(Context& ctx, const Tenant& tenant,
                                                                 const RequestId& request_id) = 0;
 
-  /// Writes the wallet's balance, version and update time, provided the stored version is still
-  /// `expected_version`; ABORTED/VERSION_CONFLICT otherwise. Inside a transaction the write may be
+  /// Writes each wallet's balance, version and update time, provided its stored version is still
+  /// the matching entry of `expected_versions` (one per wallet; the wallets are distinct), all or
+  /// none: ABORTED/VERSION_CONFLICT when any is stale. Inside a transaction the write may be
   /// deferred to COMMIT, and its error then comes from Transactor::WithinTransaction.
-  virtual absl::Status Save(Context& ctx, const Wallet& wallet, int64_t expected_version) = 0;
+  virtual absl::Status SaveAll(Context& ctx, absl::Span<const Wallet> wallets,
+                               absl::Span<const int64_t> expected_versions) = 0;
+
+  /// SaveAll of one wallet.
+  absl::Status Save(Context& ctx, const Wallet& wallet, int64_t expected_version) {
+    return SaveAll(ctx, absl::MakeConstSpan(&wallet, 1), absl::MakeConstSpan(&expected_version, 1));
+  }
 };
 
 }  // namespace walletd

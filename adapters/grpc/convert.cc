@@ -49,8 +49,8 @@ void ToProto(const Transfer& transfer, wallet::v1::Transfer* out) {
   out->set_id(transfer.id.str());
   out->set_request_id(transfer.request_id.str());
   out->set_kind(KindToProto(transfer.kind));
-  if (transfer.from) out->set_from_wallet_id(transfer.from->str());
-  if (transfer.to) out->set_to_wallet_id(transfer.to->str());
+  if (const std::optional<WalletId> from = transfer.from()) out->set_from_wallet_id(from->str());
+  if (const std::optional<WalletId> to = transfer.to()) out->set_to_wallet_id(to->str());
   ToProto(transfer.amount.minor_units(), currency, out->mutable_amount());
   ToProto(transfer.created_at, out->mutable_created_at());
   for (const Posting& posting : transfer.postings) {

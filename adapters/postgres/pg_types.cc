@@ -10,6 +10,8 @@ namespace {
 // Type oids from pg_type.h, fixed since PostgreSQL 8.
 constexpr uint32_t kInt8Oid = 20;
 constexpr uint32_t kUuidOid = 2950;
+constexpr uint32_t kTimestamptzOid = 1184;
+constexpr size_t kArrayHeaderBytes = 20;  // One dimension: see ArrayHeader.
 // Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
 constexpr int64_t kPgEpochUnixMicros = 946'684'800'000'000;
 
@@ -32,6 +34,33 @@ std::string ArrayHeader(uint32_t element_oid, size_t count) {
   PutBigEndian(&out, count, 4);  // length of the dimension
   PutBigEndian(&out, 1, 4);      // lower bound
   return out;
+}
+
+// A binary array's element type and its elements' bytes, in order. CHECKs the shape walletd
+// sends and asks for: at most one dimension, no NULL element.
+struct ArrayView {
+  uint32_t element_oid = 0;
+  std::vector<std::string_view> elements;
+};
+
+ArrayView ReadArray(std::string_view data) {
+  CHECK(data.size() >= 12);
+  const uint64_t dimensions = GetBigEndian(data.data(), 4);
+  ArrayView view;
+  view.element_oid = static_cast<uint32_t>(GetBigEndian(data.data() + 8, 4));
+  if (dimensions == 0) return view;  // How PostgreSQL sends an empty array.
+  CHECK(dimensions == 1 && data.size() >= kArrayHeaderBytes);
+  const uint64_t count = GetBigEndian(data.data() + 12, 4);
+  size_t at = kArrayHeaderBytes;
+  for (uint64_t i = 0; i < count; ++i) {
+    CHECK(data.size() >= at + 4);
+    const uint64_t length = GetBigEndian(data.data() + at, 4);
+    CHECK(length != 0xffffffff && data.size() >= at + 4 + length);
+    view.elements.push_back(data.substr(at + 4, length));
+    at += 4 + length;
+  }
+  CHECK(at == data.size());
+  return view;
 }
 
 int HexValue(char c) {
@@ -126,6 +155,50 @@ Params& Params::Int64Array(absl::Span<const int64_t> values) {
   return *this;
 }
 
+Params& Params::TimestampArray(absl::Span<const absl::Time> values) {
+  std::string out = ArrayHeader(kTimestamptzOid, values.size());
+  for (absl::Time v : values) {
+    PutBigEndian(&out, 8, 4);
+    PutBigEndian(&out, static_cast<uint64_t>(absl::ToUnixMicros(v) - kPgEpochUnixMicros), 8);
+  }
+  buffers_.push_back(std::move(out));
+  nulls_.push_back(false);
+  return *this;
+}
+
+Params& Params::Concat(Params&& other) {
+  CHECK(buffers_.size() == other.buffers_.size());
+  for (size_t i = 0; i < buffers_.size(); ++i) {
+    CHECK(!nulls_[i] && !other.nulls_[i]);
+    const ArrayView mine = ReadArray(buffers_[i]);
+    const ArrayView theirs = ReadArray(other.buffers_[i]);
+    CHECK(mine.element_oid == theirs.element_oid);
+    std::string out =
+        ArrayHeader(mine.element_oid, mine.elements.size() + theirs.elements.size());
+    for (const ArrayView* view : {&mine, &theirs}) {
+      for (std::string_view element : view->elements) {
+        PutBigEndian(&out, element.size(), 4);
+        out.append(element);
+      }
+    }
+    buffers_[i] = std::move(out);
+  }
+  other.buffers_.clear();
+  other.nulls_.clear();
+  return *this;
+}
+
+bool Params::Overlap(int i, const Params& other, int j) const {
+  const ArrayView mine = ReadArray(buffers_[i]);
+  const ArrayView theirs = ReadArray(other.buffers_[j]);
+  for (std::string_view a : mine.elements) {
+    for (std::string_view b : theirs.elements) {
+      if (a == b) return true;
+    }
+  }
+  return false;
+}
+
 Params& Params::Append(Params&& other) {
   for (size_t i = 0; i < other.buffers_.size(); ++i) {
     buffers_.push_back(std::move(other.buffers_[i]));
@@ -177,6 +250,32 @@ std::string Result::Uuid(int row, int col) const {
 
 absl::Time Result::Timestamp(int row, int col) const {
   return absl::FromUnixMicros(Int64(row, col) + kPgEpochUnixMicros);
+}
+
+std::vector<std::string> Result::UuidArray(int row, int col) const {
+  std::vector<std::string> out;
+  if (IsNull(row, col)) return out;
+  const ArrayView view = ReadArray(std::string_view(PQgetvalue(r_.get(), row, col),
+                                                    PQgetlength(r_.get(), row, col)));
+  CHECK(view.element_oid == kUuidOid);
+  for (std::string_view element : view.elements) {
+    CHECK(element.size() == 16);
+    out.push_back(UuidToText(reinterpret_cast<const unsigned char*>(element.data())));
+  }
+  return out;
+}
+
+std::vector<int64_t> Result::Int64Array(int row, int col) const {
+  std::vector<int64_t> out;
+  if (IsNull(row, col)) return out;
+  const ArrayView view = ReadArray(std::string_view(PQgetvalue(r_.get(), row, col),
+                                                    PQgetlength(r_.get(), row, col)));
+  CHECK(view.element_oid == kInt8Oid);
+  for (std::string_view element : view.elements) {
+    CHECK(element.size() == 8);
+    out.push_back(static_cast<int64_t>(GetBigEndian(element.data(), 8)));
+  }
+  return out;
 }
 
 }  // namespace walletd::pg

@@ -25,10 +25,16 @@ class Params {
   Params& Null();
   Params& UuidArray(absl::Span<const std::string> canonical);
   Params& Int64Array(absl::Span<const int64_t> values);
+  Params& TimestampArray(absl::Span<const absl::Time> values);
   // Adds `other`'s parameters after these, for two statements sent as one.
   Params& Append(Params&& other);
+  // Appends the elements of each of `other`'s arrays to the array in the same place here, for
+  // two set-based statements sent as one. Both must hold arrays only, of the same types.
+  Params& Concat(Params&& other);
   // Whether parameter `i` here and parameter `j` of `other` carry the same value.
   bool Same(int i, const Params& other, int j) const;
+  // Whether the arrays in parameter `i` here and parameter `j` of `other` share an element.
+  bool Overlap(int i, const Params& other, int j) const;
 
   int size() const { return static_cast<int>(buffers_.size()); }
 
@@ -61,12 +67,16 @@ class Result {
   const PGresult* get() const { return r_.get(); }
 
   int rows() const { return PQntuples(r_.get()); }
+  int columns() const { return PQnfields(r_.get()); }
   bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
   int64_t Int64(int row, int col) const;
   bool Bool(int row, int col) const;
   std::string Text(int row, int col) const;
   std::string Uuid(int row, int col) const;
   absl::Time Timestamp(int row, int col) const;
+  // One-dimensional arrays without NULL elements; a NULL array reads as empty.
+  std::vector<std::string> UuidArray(int row, int col) const;
+  std::vector<int64_t> Int64Array(int row, int col) const;
   std::string CommandTag() const { return PQcmdStatus(r_.get()); }
 
  private:

@@ -1,5 +1,6 @@
 #include "adapters/postgres/repositories.h"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -23,45 +24,48 @@ absl::StatusOr<T> Checked(absl::StatusOr<T> value) {
 }
 
 absl::StatusOr<Wallet> DecodeWallet(const Result& r, int row) {
-  ASSIGN_OR_RETURN(WalletId id, Checked(WalletId::Parse(r.Uuid(row, 0))));
-  ASSIGN_OR_RETURN(RequestId request_id, Checked(RequestId::Parse(r.Text(row, 1))));
-  ASSIGN_OR_RETURN(Currency currency, Checked(Currency::Parse(r.Text(row, 2))));
-  ASSIGN_OR_RETURN(Tenant tenant, Checked(Tenant::Parse(r.Text(row, 7))));
+  CHECK(r.columns() == kWalletColumns);
+  ASSIGN_OR_RETURN(WalletId id, Checked(WalletId::Parse(r.Uuid(row, kWalletId))));
+  ASSIGN_OR_RETURN(RequestId request_id, Checked(RequestId::Parse(r.Text(row, kWalletRequestId))));
+  ASSIGN_OR_RETURN(Currency currency, Checked(Currency::Parse(r.Text(row, kWalletCurrency))));
+  ASSIGN_OR_RETURN(Tenant tenant, Checked(Tenant::Parse(r.Text(row, kWalletTenant))));
   return Wallet::Restore(std::move(id), std::move(tenant), std::move(request_id), currency,
-                         r.Int64(row, 3), r.Int64(row, 4), r.Timestamp(row, 5),
-                         r.Timestamp(row, 6));
+                         r.Int64(row, kWalletBalance), r.Int64(row, kWalletVersion),
+                         r.Timestamp(row, kWalletCreatedAt), r.Timestamp(row, kWalletUpdatedAt));
 }
 
-absl::StatusOr<std::optional<WalletId>> OptionalWallet(const Result& r, int row, int col) {
-  if (r.IsNull(row, col)) return std::optional<WalletId>();
-  ASSIGN_OR_RETURN(WalletId id, Checked(WalletId::Parse(r.Uuid(row, col))));
-  return std::optional<WalletId>(std::move(id));
-}
-
-// Columns 8-11 hold the debit posting and 12-15 the credit posting, when present.
+// The postings of a transfer row, however many: parallel arrays of one length, at least one.
 absl::StatusOr<std::vector<Posting>> DecodePostings(const Result& r, int row) {
+  const std::vector<std::string> wallets = r.UuidArray(row, kPostingWalletIds);
+  const std::vector<int64_t> versions = r.Int64Array(row, kPostingVersions);
+  const std::vector<int64_t> amounts = r.Int64Array(row, kPostingAmounts);
+  const std::vector<int64_t> balances = r.Int64Array(row, kPostingBalancesAfter);
+  if (wallets.empty() || versions.size() != wallets.size() || amounts.size() != wallets.size() ||
+      balances.size() != wallets.size()) {
+    return absl::InternalError(absl::StrCat("stored transfer has ", wallets.size(), " postings"));
+  }
   std::vector<Posting> postings;
-  for (int col : {8, 12}) {
-    if (r.IsNull(row, col)) continue;
-    ASSIGN_OR_RETURN(WalletId wallet, Checked(WalletId::Parse(r.Uuid(row, col))));
-    postings.push_back(
-        Posting{std::move(wallet), r.Int64(row, col + 2), r.Int64(row, col + 3), r.Int64(row, col + 1)});
+  for (size_t i = 0; i < wallets.size(); ++i) {
+    ASSIGN_OR_RETURN(WalletId wallet, Checked(WalletId::Parse(wallets[i])));
+    postings.push_back(Posting{std::move(wallet), amounts[i], balances[i], versions[i]});
   }
   return postings;
 }
 
 absl::StatusOr<Transfer> DecodeTransfer(const Result& r, int row) {
-  ASSIGN_OR_RETURN(TransferId id, Checked(TransferId::Parse(r.Uuid(row, 0))));
-  ASSIGN_OR_RETURN(RequestId request_id, Checked(RequestId::Parse(r.Text(row, 1))));
-  ASSIGN_OR_RETURN(TransferKind kind, KindFromName(r.Text(row, 2)));
-  ASSIGN_OR_RETURN(std::optional<WalletId> from, OptionalWallet(r, row, 3));
-  ASSIGN_OR_RETURN(std::optional<WalletId> to, OptionalWallet(r, row, 4));
-  ASSIGN_OR_RETURN(Money amount, Checked(Money::Positive(r.Int64(row, 5), r.Text(row, 6))));
+  CHECK(r.columns() == kTransferColumns);
+  ASSIGN_OR_RETURN(TransferId id, Checked(TransferId::Parse(r.Uuid(row, kTransferId))));
+  ASSIGN_OR_RETURN(RequestId request_id,
+                   Checked(RequestId::Parse(r.Text(row, kTransferRequestId))));
+  ASSIGN_OR_RETURN(TransferKind kind, KindFromName(r.Text(row, kTransferKind)));
+  ASSIGN_OR_RETURN(Money amount, Checked(Money::Positive(r.Int64(row, kTransferAmount),
+                                                         r.Text(row, kTransferCurrency))));
   ASSIGN_OR_RETURN(std::vector<Posting> postings, DecodePostings(r, row));
-  ASSIGN_OR_RETURN(Tenant tenant, Checked(Tenant::Parse(r.Text(row, 16))));
-  return Transfer{std::move(id),   std::move(tenant), std::move(request_id),
-                  kind,            std::move(from),   std::move(to),
-                  amount,          r.Timestamp(row, 7), std::move(postings)};
+  ASSIGN_OR_RETURN(Tenant tenant, Checked(Tenant::Parse(r.Text(row, kTransferTenant))));
+  return Transfer{std::move(id), std::move(tenant),
+                  std::move(request_id), kind,
+                  amount,        r.Timestamp(row, kTransferCreatedAt),
+                  std::move(postings)};
 }
 
 Statement Make(Sql sql) { return Statement{sql, {}}; }
@@ -117,13 +121,32 @@ absl::StatusOr<std::optional<Wallet>> WalletRepository::FindByRequestId(
   return std::optional<Wallet>(std::move(wallet));
 }
 
-absl::Status WalletRepository::Save(Context& ctx, const Wallet& wallet, int64_t expected_version) {
+absl::Status WalletRepository::SaveAll(Context& ctx, absl::Span<const Wallet> wallets,
+                                      absl::Span<const int64_t> expected_versions) {
+  if (wallets.size() != expected_versions.size()) {
+    return absl::InternalError(absl::StrCat("saving ", wallets.size(), " wallets with ",
+                                            expected_versions.size(), " expected versions"));
+  }
+  if (wallets.empty()) return absl::OkStatus();
+  std::vector<std::string> ids;
+  std::vector<int64_t> balances, versions;
+  std::vector<absl::Time> updated;
+  for (const Wallet& wallet : wallets) {
+    // A wallet twice would match one row once and read as a version conflict.
+    if (std::find(ids.begin(), ids.end(), wallet.id().str()) != ids.end()) {
+      return absl::InternalError(absl::StrCat("saving wallet ", wallet.id().str(), " twice"));
+    }
+    ids.push_back(wallet.id().str());
+    balances.push_back(wallet.balance());
+    versions.push_back(wallet.version());
+    updated.push_back(wallet.updated_at());
+  }
   Statement s = Make(Sql::kWalletSave);
-  s.params.Uuid(wallet.id().str())
-      .Int64(wallet.balance())
-      .Int64(wallet.version())
-      .Timestamp(wallet.updated_at())
-      .Int64(expected_version);
+  s.params.UuidArray(ids)
+      .Int64Array(balances)
+      .Int64Array(versions)
+      .TimestampArray(updated)
+      .Int64Array(expected_versions);
   return executor_.Write(ctx, std::move(s));
 }
 
@@ -138,8 +161,10 @@ absl::Status TransferRepository::Insert(Context& ctx, const Transfer& transfer) 
   }
   Statement s = Make(Sql::kTransferInsert);
   s.params.Uuid(transfer.id.str()).Text(transfer.request_id.str()).Text(KindName(transfer.kind));
-  transfer.from ? s.params.Uuid(transfer.from->str()) : s.params.Null();
-  transfer.to ? s.params.Uuid(transfer.to->str()) : s.params.Null();
+  // The columns that carry the tenant's foreign keys, and the API's view of the transfer.
+  const std::optional<WalletId> from = transfer.from(), to = transfer.to();
+  from ? s.params.Uuid(from->str()) : s.params.Null();
+  to ? s.params.Uuid(to->str()) : s.params.Null();
   s.params.Int64(transfer.amount.minor_units())
       .Text(transfer.amount.currency().code())
       .Timestamp(transfer.created_at)

@@ -18,7 +18,8 @@ class WalletRepository final : public walletd::WalletRepository {
   absl::Status Create(Context& ctx, const Wallet& wallet) override;
   absl::StatusOr<std::optional<Wallet>> FindByRequestId(Context& ctx, const Tenant& tenant,
                                                         const RequestId& request_id) override;
-  absl::Status Save(Context& ctx, const Wallet& wallet, int64_t expected_version) override;
+  absl::Status SaveAll(Context& ctx, absl::Span<const Wallet> wallets,
+                       absl::Span<const int64_t> expected_versions) override;
 
  private:
   Executor& executor_;

@@ -5,17 +5,35 @@
 namespace walletd::pg {
 namespace {
 
+// In WalletColumn order.
 #define WALLET_COLUMNS \
   "id, request_id, currency, balance, version, created_at, updated_at, tenant"
-// A transfer row followed by up to two postings (debit and credit) and the transfer's tenant, as
-// the repositories decode it.
-#define TRANSFER_COLUMNS                                                                     \
-  "t.id, t.request_id, t.kind, t.from_wallet_id, t.to_wallet_id, t.amount, t.currency, "   \
-  "t.created_at, d.wallet_id, d.version, d.amount, d.balance_after, "                       \
-  "c.wallet_id, c.version, c.amount, c.balance_after, t.tenant"
-#define TRANSFER_POSTINGS                                                               \
-  " LEFT JOIN entries d ON d.transfer_id = t.id AND d.wallet_id = t.from_wallet_id"   \
-  " LEFT JOIN entries c ON c.transfer_id = t.id AND c.wallet_id = t.to_wallet_id"
+// In TransferColumn order. The postings come aggregated per transfer, in the order the domain
+// keeps legs in (debits first, each group by wallet id), so a transfer of any number of postings
+// is one row and reads back exactly as it was written.
+#define TRANSFER_COLUMNS                                                                    \
+  "t.id, t.request_id, t.kind, t.amount, t.currency, t.created_at, t.tenant, "            \
+  "p.wallet_ids, p.versions, p.amounts, p.balances_after"
+#define POSTING_ORDER " ORDER BY e.amount > 0, e.wallet_id"
+#define TRANSFER_POSTINGS                                                                   \
+  " CROSS JOIN LATERAL (SELECT array_agg(e.wallet_id" POSTING_ORDER ") AS wallet_ids, "    \
+  "array_agg(e.version" POSTING_ORDER ") AS versions, "                                   \
+  "array_agg(e.amount" POSTING_ORDER ") AS amounts, "                                     \
+  "array_agg(e.balance_after" POSTING_ORDER ") AS balances_after "                        \
+  "FROM entries e WHERE e.transfer_id = t.id) p"
+
+// The columns a select list names: its commas outside parentheses, plus one.
+constexpr int ColumnsIn(std::string_view list) {
+  int columns = 1, depth = 0;
+  for (char c : list) {
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (c == ',' && depth == 0) ++columns;
+  }
+  return columns;
+}
+static_assert(ColumnsIn(WALLET_COLUMNS) == kWalletColumns);
+static_assert(ColumnsIn(TRANSFER_COLUMNS) == kTransferColumns);
 
 constexpr std::array<SqlDef, static_cast<size_t>(Sql::kCount)> kDefinitions = {{
     {"begin_rc", "BEGIN ISOLATION LEVEL READ COMMITTED"},
@@ -40,21 +58,15 @@ constexpr std::array<SqlDef, static_cast<size_t>(Sql::kCount)> kDefinitions = {{
      "$5::int8, $6::timestamptz, $7::timestamptz, $8::text)"},
     {"wallet_by_request",
      "SELECT " WALLET_COLUMNS " FROM wallets WHERE tenant = $1::text AND request_id = $2::text"},
-    // The cast to wallet_version_check raises wallet_version_matches when no row had the expected
-    // version, so a stale write fails inside the pipeline and the COMMIT behind it never runs.
+    // The cast to wallet_version_check raises wallet_version_matches unless every wallet had its
+    // expected version, so a stale write fails inside the pipeline and the COMMIT behind it never
+    // runs. The wallets are distinct: one UPDATE changes a row once.
     {"wallet_save",
-     "WITH saved AS (UPDATE wallets SET balance = $2::int8, version = $3::int8, "
-     "updated_at = $4::timestamptz WHERE id = $1::uuid AND version = $5::int8 RETURNING 1) "
-     "SELECT (count(*) = 1)::wallet_version_check FROM saved"},
-    // Two wallet_save at once; both rows must match, as each would have on its own.
-    {"wallet_save_pair",
      "WITH saved AS (UPDATE wallets w SET balance = v.balance, version = v.version, "
-     "updated_at = v.updated_at FROM (VALUES "
-     "($1::uuid, $2::int8, $3::int8, $4::timestamptz, $5::int8), "
-     "($6::uuid, $7::int8, $8::int8, $9::timestamptz, $10::int8)) "
-     "AS v(id, balance, version, updated_at, expected) "
+     "updated_at = v.updated_at FROM unnest($1::uuid[], $2::int8[], $3::int8[], "
+     "$4::timestamptz[], $5::int8[]) AS v(id, balance, version, updated_at, expected) "
      "WHERE w.id = v.id AND w.version = v.expected RETURNING 1) "
-     "SELECT (count(*) = 2)::wallet_version_check FROM saved"},
+     "SELECT (count(*) = cardinality($1::uuid[]))::wallet_version_check FROM saved"},
     // The transfer and its postings in one statement; foreign keys are checked at its end.
     {"transfer_insert",
      "WITH t AS (INSERT INTO transfers (id, request_id, kind, from_wallet_id, to_wallet_id, "
@@ -71,9 +83,9 @@ constexpr std::array<SqlDef, static_cast<size_t>(Sql::kCount)> kDefinitions = {{
      "SELECT " TRANSFER_COLUMNS " FROM transfers t" TRANSFER_POSTINGS " WHERE t.id = $1::uuid"},
     // Keyset pagination on the wallet's own version: stable while new transfers arrive.
     {"transfer_history",
-     "SELECT " TRANSFER_COLUMNS " FROM entries e JOIN transfers t ON t.id = e.transfer_id"
+     "SELECT " TRANSFER_COLUMNS " FROM entries h JOIN transfers t ON t.id = h.transfer_id"
      TRANSFER_POSTINGS
-     " WHERE e.wallet_id = $1::uuid AND e.version < $2::int8 ORDER BY e.version DESC LIMIT $3::int8"},
+     " WHERE h.wallet_id = $1::uuid AND h.version < $2::int8 ORDER BY h.version DESC LIMIT $3::int8"},
     // Nothing in walletd reads this; the integration tests hold every statement to one plan.
     {"plan_counts",
      "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1::text"},
@@ -110,7 +122,6 @@ bool Replayable(Sql sql) {
     case Sql::kRollback:
     case Sql::kWalletLock:  // Only inside a transaction, which retries as a whole.
     case Sql::kWalletSave:
-    case Sql::kWalletSavePair:
     case Sql::kTransferInsert:
     case Sql::kCount:
       return false;
@@ -133,11 +144,10 @@ Sql BeginFor(const TxOptions& options) {
 bool Pair(Statement& first, Statement&& second) {
   // One UPDATE changes a row once: saves of the same wallet must stay two statements.
   if (first.sql != Sql::kWalletSave || second.sql != Sql::kWalletSave ||
-      first.params.Same(0, second.params, 0)) {
+      first.params.Overlap(0, second.params, 0)) {
     return false;
   }
-  first.sql = Sql::kWalletSavePair;
-  first.params.Append(std::move(second.params));
+  first.params.Concat(std::move(second.params));
   return true;
 }
 

@@ -26,14 +26,43 @@ enum class Sql : int {
   kWalletLock,
   kWalletInsert,
   kWalletByRequestId,
-  kWalletSave,
-  kWalletSavePair,  // Two kWalletSave of different wallets in one statement; see Pair().
+  kWalletSave,  // Any number of distinct wallets, as parallel arrays; see Pair().
   kTransferInsert,
   kTransferByRequestId,
   kTransferById,
   kTransferHistory,
   kPlanCounts,  // $1 statement name: how often this session planned it generically and custom.
   kCount,
+};
+
+// The columns of a wallet row, as the wallet statements return them.
+enum WalletColumn : int {
+  kWalletId,
+  kWalletRequestId,
+  kWalletCurrency,
+  kWalletBalance,
+  kWalletVersion,
+  kWalletCreatedAt,
+  kWalletUpdatedAt,
+  kWalletTenant,
+  kWalletColumns,  // How many.
+};
+
+// The columns of a transfer row, as the transfer statements return them: the transfer, then its
+// postings as parallel arrays (debits first, each group by wallet id), however many there are.
+enum TransferColumn : int {
+  kTransferId,
+  kTransferRequestId,
+  kTransferKind,
+  kTransferAmount,
+  kTransferCurrency,
+  kTransferCreatedAt,
+  kTransferTenant,
+  kPostingWalletIds,
+  kPostingVersions,
+  kPostingAmounts,
+  kPostingBalancesAfter,
+  kTransferColumns,  // How many.
 };
 
 struct SqlDef {
@@ -56,7 +85,7 @@ struct Statement {
 
 // Folds `second` into `first` when one statement can do both with the same effect and the same
 // errors, and says whether it did. Each statement costs the server an executor start and a
-// parse of the table's CHECK constraints: a transfer's two wallet saves become one.
+// parse of the table's CHECK constraints: wallet saves of distinct wallets become one.
 bool Pair(Statement& first, Statement&& second);
 
 }  // namespace walletd::pg

@@ -193,17 +193,27 @@ class FakeWallets : public WalletRepository {
     return std::optional<Wallet>();
   }
 
-  absl::Status Save(Context& ctx, const Wallet& wallet, int64_t expected_version) override {
-    FUZZ_CHECK(ctx.slot() != nullptr, "Save outside a transaction");
-    auto it = store_.wallets.find(wallet.id().str());
-    FUZZ_CHECK(it != store_.wallets.end(), "saving a wallet never created");
-    FUZZ_CHECK(it->second.version() == expected_version, "a version conflict without concurrency");
-    FUZZ_CHECK(wallet.version() == expected_version + 1, "a save moves the version by one");
-    FUZZ_CHECK(wallet.balance() >= 0, "wallets_balance_nonnegative: " + wallet.id().str());
-    FUZZ_CHECK(wallet.request_id() == it->second.request_id() &&
-                   wallet.currency() == it->second.currency(),
-               "a save changes only balance, version and time");
-    it->second = wallet;
+  absl::Status SaveAll(Context& ctx, absl::Span<const Wallet> wallets,
+                       absl::Span<const int64_t> expected_versions) override {
+    FUZZ_CHECK(ctx.slot() != nullptr, "SaveAll outside a transaction");
+    FUZZ_CHECK(wallets.size() == expected_versions.size(), "a version per wallet");
+    // All or none, as the one statement that writes them: check every wallet before any write.
+    for (size_t i = 0; i < wallets.size(); ++i) {
+      const Wallet& wallet = wallets[i];
+      const int64_t expected_version = expected_versions[i];
+      for (size_t j = 0; j < i; ++j) {
+        FUZZ_CHECK(!(wallets[j].id() == wallet.id()), "a wallet saved twice at once");
+      }
+      auto it = store_.wallets.find(wallet.id().str());
+      FUZZ_CHECK(it != store_.wallets.end(), "saving a wallet never created");
+      FUZZ_CHECK(it->second.version() == expected_version, "a version conflict without concurrency");
+      FUZZ_CHECK(wallet.version() == expected_version + 1, "a save moves the version by one");
+      FUZZ_CHECK(wallet.balance() >= 0, "wallets_balance_nonnegative: " + wallet.id().str());
+      FUZZ_CHECK(wallet.request_id() == it->second.request_id() &&
+                     wallet.currency() == it->second.currency(),
+                 "a save changes only balance, version and time");
+    }
+    for (const Wallet& wallet : wallets) store_.wallets.find(wallet.id().str())->second = wallet;
     return absl::OkStatus();
   }
 
@@ -221,11 +231,13 @@ class FakeLedger : public TransferRepository {
     CheckRequestIdColumn(t.request_id);
     CheckCurrencyColumn(t.amount.currency());
     FUZZ_CHECK(t.amount.minor_units() > 0, "transfers_amount_positive");
-    const bool shaped = t.kind == TransferKind::kTransfer   ? t.from && t.to
-                        : t.kind == TransferKind::kDeposit ? !t.from && t.to
-                                                           : t.from && !t.to;
+    // The columns the adapter fills from the postings.
+    const std::optional<WalletId> from = t.from(), to = t.to();
+    const bool shaped = t.kind == TransferKind::kTransfer   ? from && to
+                        : t.kind == TransferKind::kDeposit ? !from && to
+                                                           : from && !to;
     FUZZ_CHECK(shaped, "transfers_kind_shape");
-    FUZZ_CHECK(!(t.from && t.to && *t.from == *t.to), "transfers_distinct_wallets");
+    FUZZ_CHECK(!(from && to && *from == *to), "transfers_distinct_wallets");
     FUZZ_CHECK(t.postings.size() == (t.kind == TransferKind::kTransfer ? 2u : 1u), "postings");
     for (const Posting& p : t.postings) {
       auto it = store_.wallets.find(p.wallet_id.str());
@@ -238,7 +250,7 @@ class FakeLedger : public TransferRepository {
       FUZZ_CHECK(p.balance_after == it->second.balance() &&
                      p.wallet_version == it->second.version(),
                  "posting and wallet disagree: " + p.wallet_id.str());
-      const bool debit = t.from && p.wallet_id == *t.from;
+      const bool debit = from && p.wallet_id == *from;
       FUZZ_CHECK(p.amount == (debit ? -t.amount.minor_units() : t.amount.minor_units()),
                  "a posting moves the transfer's amount");
       for (const Transfer& old : store_.ledger) {
@@ -525,8 +537,8 @@ void World::Move(Input& in, TransferKind kind) {
       if (!id) return std::nullopt;
       return id->str();
     };
-    const bool same_payload = prior->kind == kind && str(prior->from) == canon(from) &&
-                              str(prior->to) == canon(to) &&
+    const bool same_payload = prior->kind == kind && str(prior->from()) == canon(from) &&
+                              str(prior->to()) == canon(to) &&
                               prior->amount.minor_units() == amount &&
                               std::string(prior->amount.currency().code()) == currency;
     if (!same_payload) {

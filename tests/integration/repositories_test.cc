@@ -108,21 +108,53 @@ TEST_F(RepositoriesTest, SavesInOneTransactionEachCheckTheirVersion) {
 TEST(StatementPairTest, TwoSavesOfDifferentWalletsBecomeOneStatement) {
   auto save = [](const char* id, int64_t balance) {
     pg::Statement s{pg::Sql::kWalletSave, {}};
-    s.params.Uuid(id).Int64(balance).Int64(1).Timestamp(kT).Int64(0);
+    s.params.UuidArray({id}).Int64Array({balance}).Int64Array({1}).TimestampArray({kT}).Int64Array({0});
     return s;
   };
   const char* kA = "00000000-0000-4000-8000-00000000000a";
   const char* kB = "00000000-0000-4000-8000-00000000000b";
+  const char* kC = "00000000-0000-4000-8000-00000000000c";
   pg::Statement first = save(kA, 1);
   EXPECT_TRUE(pg::Pair(first, save(kB, 2)));
-  EXPECT_EQ(first.sql, pg::Sql::kWalletSavePair);
-  EXPECT_EQ(first.params.size(), 10);
-  // A third does not fit; nor does a second save of the same wallet.
-  EXPECT_FALSE(pg::Pair(first, save(kA, 3)));
+  EXPECT_EQ(first.sql, pg::Sql::kWalletSave);
+  EXPECT_EQ(first.params.size(), 5);
+  // A third wallet fits too; a second save of a wallet already in it does not.
+  EXPECT_TRUE(pg::Pair(first, save(kC, 3)));
+  EXPECT_FALSE(pg::Pair(first, save(kB, 4)));
   pg::Statement one = save(kA, 1);
   EXPECT_FALSE(pg::Pair(one, save(kA, 2)));
   EXPECT_EQ(one.sql, pg::Sql::kWalletSave);
   EXPECT_EQ(one.params.size(), 5);
+  pg::Statement c_only = save(kC, 3);
+  EXPECT_TRUE(first.params.Overlap(0, c_only.params, 0));
+  EXPECT_FALSE(one.params.Overlap(0, c_only.params, 0));
+}
+
+// SaveAll is one statement whatever the count: every wallet matches its version, or none is written.
+TEST_F(RepositoriesTest, SaveAllOfThreeWalletsIsAllOrNone) {
+  auto ctx = Ctx();
+  std::vector<Wallet> wallets = {MakeWallet(ids_, "s1"), MakeWallet(ids_, "s2"),
+                                 MakeWallet(ids_, "s3")};
+  for (Wallet& w : wallets) {
+    ASSERT_THAT(wallets_->Create(*ctx, w), IsOk());
+    ASSERT_THAT(w.Credit(*Money::Positive(7, "EUR"), kT), IsOk());
+  }
+  const std::vector<int64_t> stale_last = {0, 0, 1};
+  EXPECT_THAT(wallets_->SaveAll(*ctx, wallets, stale_last),
+              StatusIs(absl::StatusCode::kAborted, reason::kVersionConflict));
+  for (const Wallet& w : wallets) EXPECT_EQ(wallets_->Get(*ctx, w.id())->version(), 0);
+  const std::vector<int64_t> current = {0, 0, 0};
+  ASSERT_THAT(transactor_->WithinTransaction(*ctx, {}, [&](Context& c) {
+    return wallets_->SaveAll(c, wallets, current);
+  }),
+              IsOk());
+  for (const Wallet& w : wallets) {
+    EXPECT_EQ(wallets_->Get(*ctx, w.id())->balance(), 7);
+    EXPECT_EQ(wallets_->Get(*ctx, w.id())->version(), 1);
+  }
+  std::vector<Wallet> twice = {wallets[0], wallets[0]};
+  EXPECT_EQ(wallets_->SaveAll(*ctx, twice, std::vector<int64_t>{1, 1}).code(),
+            absl::StatusCode::kInternal);
 }
 
 TEST_F(RepositoriesTest, LockForUpdateReturnsTheWalletsThatExistInIdOrder) {
@@ -161,9 +193,9 @@ TEST_F(RepositoriesTest, TransfersRoundTripWithTheirPostings) {
   ASSERT_THAT(wallets_->Create(*ctx, a), IsOk());
   ASSERT_THAT(wallets_->Create(*ctx, b), IsOk());
   Transfer deposit = *Movement::Deposit("d1", a.id().str(), 100, "EUR")
-                          ->Apply(ids_.NewTransferId(), kT, nullptr, &a);
+                          ->Apply(ids_.NewTransferId(), kT, {&a});
   Transfer move = *Movement::Transfer("t1", a.id().str(), b.id().str(), 40, "EUR")
-                       ->Apply(ids_.NewTransferId(), kT, &a, &b);
+                       ->Apply(ids_.NewTransferId(), kT, {&a, &b});
   ASSERT_THAT(transactor_->WithinTransaction(*ctx, {}, [&](Context& c) -> absl::Status {
     RETURN_IF_ERROR(transfers_->Insert(c, deposit));
     RETURN_IF_ERROR(transfers_->Insert(c, move));
@@ -175,8 +207,8 @@ TEST_F(RepositoriesTest, TransfersRoundTripWithTheirPostings) {
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->request_id.str(), "t1");
   EXPECT_EQ(got->kind, TransferKind::kTransfer);
-  EXPECT_EQ(got->from, a.id());
-  EXPECT_EQ(got->to, b.id());
+  EXPECT_EQ(got->from(), a.id());
+  EXPECT_EQ(got->to(), b.id());
   EXPECT_EQ(got->amount, *Money::Positive(40, "EUR"));
   EXPECT_EQ(got->created_at, kT);
   ASSERT_EQ(got->postings.size(), 2u);
@@ -190,17 +222,83 @@ TEST_F(RepositoriesTest, TransfersRoundTripWithTheirPostings) {
   ASSERT_THAT(by_rid, IsOk());
   ASSERT_TRUE(by_rid->has_value());
   EXPECT_EQ((*by_rid)->kind, TransferKind::kDeposit);
-  EXPECT_FALSE((*by_rid)->from.has_value());
+  EXPECT_FALSE((*by_rid)->from().has_value());
   ASSERT_EQ((*by_rid)->postings.size(), 1u);
   EXPECT_THAT(transfers_->FindById(*ctx, ids_.NewTransferId()),
               StatusIs(absl::StatusCode::kNotFound, reason::kTransferNotFound));
   // Duplicate request id: in a transaction it comes from the commit.
   Transfer again = *Movement::Deposit("d1", a.id().str(), 5, "EUR")
-                        ->Apply(ids_.NewTransferId(), kT, nullptr, &a);
+                        ->Apply(ids_.NewTransferId(), kT, {&a});
   EXPECT_THAT(transactor_->WithinTransaction(*ctx, {}, [&](Context& c) {
     return transfers_->Insert(c, again);
   }),
               StatusIs(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId));
+  ExpectLedgerMatchesBalances();
+}
+
+// A movement of three legs (no RPC makes one yet) is one transfer row with three postings, read
+// back in the order written by every query: by id, by request id and in each wallet's history.
+TEST_F(RepositoriesTest, TransferWithThreePostingsRoundTrips) {
+  auto ctx = Ctx();
+  Wallet a = MakeWallet(ids_, "a"), b = MakeWallet(ids_, "b"), c = MakeWallet(ids_, "c");
+  for (Wallet* w : {&a, &b, &c}) ASSERT_THAT(wallets_->Create(*ctx, *w), IsOk());
+  Transfer funding = *Movement::Deposit("fund", a.id().str(), 100, "EUR")
+                          ->Apply(ids_.NewTransferId(), kT, {&a});
+  const Movement split =
+      *Movement::OfLegs(*RequestId::Parse("split"), TransferKind::kTransfer,
+                        *Currency::Parse("EUR"),
+                        {Leg{b.id(), 70}, Leg{a.id(), -100}, Leg{c.id(), 30}});
+  Transfer three = *split.Apply(ids_.NewTransferId(), kT, {&a, &b, &c});
+  ASSERT_EQ(three.postings.size(), 3u);
+  ASSERT_THAT(transactor_->WithinTransaction(*ctx, {}, [&](Context& tx) -> absl::Status {
+    RETURN_IF_ERROR(transfers_->Insert(tx, funding));
+    RETURN_IF_ERROR(transfers_->Insert(tx, three));
+    return wallets_->SaveAll(tx, std::vector<Wallet>{a, b, c}, std::vector<int64_t>{0, 0, 0});
+  }),
+              IsOk());
+  auto expect_same = [&](const Transfer& got) {
+    EXPECT_EQ(got.id, three.id);
+    EXPECT_EQ(got.tenant, three.tenant);
+    EXPECT_EQ(got.request_id, three.request_id);
+    EXPECT_EQ(got.kind, TransferKind::kTransfer);
+    EXPECT_EQ(got.amount, *Money::Positive(100, "EUR"));
+    EXPECT_EQ(got.created_at, kT);
+    EXPECT_EQ(got.from(), a.id());
+    EXPECT_EQ(got.to(), three.to());
+    ASSERT_EQ(got.postings.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(got.postings[i].wallet_id, three.postings[i].wallet_id) << i;
+      EXPECT_EQ(got.postings[i].amount, three.postings[i].amount) << i;
+      EXPECT_EQ(got.postings[i].balance_after, three.postings[i].balance_after) << i;
+      EXPECT_EQ(got.postings[i].wallet_version, three.postings[i].wallet_version) << i;
+    }
+    EXPECT_TRUE(split.SamePayloadAs(got));
+  };
+  EXPECT_EQ(three.postings[0].wallet_id, a.id());
+  EXPECT_EQ(three.postings[0].amount, -100);
+  EXPECT_EQ(three.postings[0].balance_after, 0);
+  EXPECT_EQ(three.PostingOf(b.id())->balance_after, 70);
+  EXPECT_EQ(three.PostingOf(c.id())->balance_after, 30);
+  auto by_id = transfers_->FindById(*ctx, three.id);
+  ASSERT_THAT(by_id, IsOk());
+  expect_same(*by_id);
+  auto by_rid = transfers_->FindByRequestId(*ctx, Tenant::Default(), *RequestId::Parse("split"));
+  ASSERT_THAT(by_rid, IsOk());
+  ASSERT_TRUE(by_rid->has_value());
+  expect_same(**by_rid);
+  for (const Wallet* w : {&a, &b, &c}) {
+    auto history = transfers_->ListByWallet(*ctx, w->id(), std::nullopt, 10);
+    ASSERT_THAT(history, IsOk());
+    ASSERT_FALSE(history->empty());
+    expect_same(history->front());
+  }
+  // The funding deposit, older, comes second in A's history with its one posting.
+  auto history = transfers_->ListByWallet(*ctx, a.id(), std::nullopt, 10);
+  ASSERT_THAT(history, IsOk());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[1].id, funding.id);
+  ASSERT_EQ((*history)[1].postings.size(), 1u);
+  EXPECT_FALSE((*history)[1].from().has_value());
   ExpectLedgerMatchesBalances();
 }
 

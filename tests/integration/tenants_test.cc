@@ -72,9 +72,9 @@ TEST_F(TenantsTest, RequestIdsAreUniquePerTenant) {
                    ->has_value());
 
   Transfer into_a = *Movement::Deposit("pay-1", a.id().str(), 10, "EUR")
-                         ->Apply(ids_.NewTransferId(), kT, nullptr, &a);
+                         ->Apply(ids_.NewTransferId(), kT, {&a});
   Transfer into_b = *Movement::Deposit("pay-1", b.id().str(), 20, "EUR")
-                         ->Apply(ids_.NewTransferId(), kT, nullptr, &b);
+                         ->Apply(ids_.NewTransferId(), kT, {&b});
   EXPECT_EQ(into_a.tenant.str(), "shop-a");
   ASSERT_THAT(transactor_->WithinTransaction(*ctx, {}, [&](Context& c) -> absl::Status {
     if (absl::Status s = transfers_->Insert(c, into_a); !s.ok()) return s;

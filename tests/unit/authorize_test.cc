@@ -47,7 +47,7 @@ class AuthorizeTest : public UseCaseTest {
   static Transfer TransferIn(const char* tenant) {
     Wallet a = StoredWallet(kA, 10, 1, "EUR", tenant);
     return *Movement::Withdrawal("w", kA, 10, "EUR")
-                ->Apply(*TransferId::Parse(kTransferId), kNow, &a, nullptr);
+                ->Apply(*TransferId::Parse(kTransferId), kNow, {&a});
   }
 
   CreateWalletHandler create_{wallets_, clock_, ids_};
@@ -263,7 +263,7 @@ TEST_F(AuthorizeTest, ThePlatformMovesMoneyInAnyTenantButNeverBetweenTwo) {
   // Two tenants: no tenant to look a replay up in, nothing written.
   EXPECT_THAT(transfer_(ctx_, {"r", kA, kB, 1, "EUR"}),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kTenantMismatch));
-  EXPECT_CALL(wallets_, Save(_, _, _)).Times(2).WillRepeatedly(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, _, _)).WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _)).WillOnce(Invoke([](Context&, const Transfer& t) {
     EXPECT_EQ(t.tenant.str(), "shop-b");
     return absl::OkStatus();
@@ -275,10 +275,10 @@ TEST_F(AuthorizeTest, ThePlatformsReplayIsLookedUpInTheWalletsTenant) {
   As(Platform());
   Wallet a = StoredWallet(kA, 100, 1, "EUR", "shop-x");
   const Transfer stored = *Movement::Deposit("r", kA, 5, "EUR")
-                               ->Apply(*TransferId::Parse(kTransferId), kNow, nullptr, &a);
+                               ->Apply(*TransferId::Parse(kTransferId), kNow, {&a});
   EXPECT_CALL(wallets_, LockForUpdate(_, _))
       .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 105, 2, "EUR", "shop-x")}));
-  EXPECT_CALL(wallets_, Save(_, _, _)).WillOnce(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, _, _)).WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));

@@ -16,7 +16,7 @@ std::vector<Transfer> History(int count, int64_t top) {
   for (int i = 0; i < count; ++i) {
     Wallet a = StoredWallet(kA, 0, top - i - 1);
     out.push_back(*Movement::Deposit("d" + std::to_string(i), kA, 1, "EUR")
-                       ->Apply(*TransferId::Parse(kTransferId), kNow, nullptr, &a));
+                       ->Apply(*TransferId::Parse(kTransferId), kNow, {&a}));
   }
   return out;
 }

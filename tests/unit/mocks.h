@@ -58,7 +58,8 @@ class MockWalletRepository : public WalletRepository {
   MOCK_METHOD(absl::Status, Create, (Context&, const Wallet&), (override));
   MOCK_METHOD(absl::StatusOr<std::optional<Wallet>>, FindByRequestId,
               (Context&, const Tenant&, const RequestId&), (override));
-  MOCK_METHOD(absl::Status, Save, (Context&, const Wallet&, int64_t), (override));
+  MOCK_METHOD(absl::Status, SaveAll,
+              (Context&, absl::Span<const Wallet>, absl::Span<const int64_t>), (override));
 };
 
 class MockTransferRepository : public TransferRepository {

@@ -30,7 +30,7 @@ class TransferTest : public UseCaseTest {
   Transfer Stored(int64_t amount = 30, const char* rid = "req-1") {
     Wallet a = StoredWallet(kA, 100, 1), b = StoredWallet(kB, 0, 1);
     return *Movement::Transfer(rid, kA, kB, amount, "EUR")
-                ->Apply(*TransferId::Parse("00000000-0000-0000-0000-0000000000e9"), kNow, &a, &b);
+                ->Apply(*TransferId::Parse("00000000-0000-0000-0000-0000000000e9"), kNow, {&a, &b});
   }
   // Each call re-locks: expects the lock and returns the wallets as stored.
   void ExpectLock(std::vector<Wallet> wallets) {
@@ -46,12 +46,12 @@ TEST_F(TransferTest, MovesMoneyInsideOneTransaction) {
   ExpectLock({StoredWallet(kA, 100, 4), StoredWallet(kB, 7, 9)});
   {
     InSequence in_order;
-    EXPECT_CALL(wallets_, Save(_, WalletState(kA, 70, 5), 4)).WillOnce(Invoke([](Context& c, auto&, auto) {
-      EXPECT_TRUE(MockTransactor::Active(c));
-      return absl::OkStatus();
-    }));
-    EXPECT_CALL(wallets_, Save(_, WalletState(kB, 37, 10), 9))
-        .WillOnce(Return(absl::OkStatus()));
+    EXPECT_CALL(wallets_, SaveAll(_, ElementsAre(WalletState(kA, 70, 5), WalletState(kB, 37, 10)),
+                                  ElementsAre(4, 9)))
+        .WillOnce(Invoke([](Context& c, auto, auto) {
+          EXPECT_TRUE(MockTransactor::Active(c));
+          return absl::OkStatus();
+        }));
     EXPECT_CALL(transfers_, Insert(_, _)).WillOnce(Invoke([](Context& c, const Transfer& t) {
       EXPECT_TRUE(MockTransactor::Active(c));
       EXPECT_EQ(t.id.str(), kTransferId);
@@ -67,16 +67,17 @@ TEST_F(TransferTest, MovesMoneyInsideOneTransaction) {
   EXPECT_EQ(result->balance_after, 70);
   EXPECT_FALSE(result->replayed);
   EXPECT_EQ(result->transfer.kind, TransferKind::kTransfer);
-  EXPECT_EQ(result->transfer.from->str(), kA);
-  EXPECT_EQ(result->transfer.to->str(), kB);
+  EXPECT_EQ(result->transfer.from()->str(), kA);
+  EXPECT_EQ(result->transfer.to()->str(), kB);
   EXPECT_EQ(result->transfer.created_at, kNow);
 }
 
 TEST_F(TransferTest, LocksInIdOrderWhenMoneyFlowsFromTheHigherId) {
   // B -> A must still lock A first: opposite transfers then never deadlock.
   ExpectLock({StoredWallet(kA, 0, 1), StoredWallet(kB, 50, 1)});
-  EXPECT_CALL(wallets_, Save(_, WalletState(kB, 20, 2), 1)).WillOnce(Return(absl::OkStatus()));
-  EXPECT_CALL(wallets_, Save(_, WalletState(kA, 30, 2), 1)).WillOnce(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, ElementsAre(WalletState(kA, 30, 2), WalletState(kB, 20, 2)),
+                                ElementsAre(1, 1)))
+      .WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _)).WillOnce(Return(absl::OkStatus()));
   auto result = handler_(ctx_, Cmd(kB, kA, 30));
   ASSERT_THAT(result, IsOk());
@@ -163,7 +164,7 @@ TEST_F(TransferTest, ReplayCaughtByTheUniqueRequestIdReturnsTheOriginal) {
   // Funds allow a second run, so only the ledger's unique request id stops it; the transaction
   // (rolled back by a real Transactor) reports DUPLICATE_REQUEST_ID.
   ExpectLock({StoredWallet(kA, 70, 2), StoredWallet(kB, 30, 2)});
-  EXPECT_CALL(wallets_, Save(_, _, _)).Times(2).WillRepeatedly(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, _, _)).WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
@@ -180,7 +181,7 @@ TEST_F(TransferTest, ReplayCaughtByTheUniqueRequestIdReturnsTheOriginal) {
 TEST_F(TransferTest, DuplicateReportedAtCommitIsAReplayToo) {
   // The Postgres adapter defers writes to COMMIT, so the duplicate surfaces from the Transactor.
   ExpectLock({StoredWallet(kA, 70, 2), StoredWallet(kB, 30, 2)});
-  EXPECT_CALL(wallets_, Save(_, _, _)).Times(2).WillRepeatedly(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, _, _)).WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _)).WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(tx_, WithinTransaction(_, _, _))
       .WillOnce(Invoke([](Context& c, const TxOptions&, absl::FunctionRef<absl::Status(Context&)> fn) {
@@ -195,7 +196,7 @@ TEST_F(TransferTest, DuplicateReportedAtCommitIsAReplayToo) {
 
 TEST_F(TransferTest, RequestIdReusedWithAnotherPayloadIsRefused) {
   ExpectLock({StoredWallet(kA, 70, 2), StoredWallet(kB, 30, 2)});
-  EXPECT_CALL(wallets_, Save(_, _, _)).Times(2).WillRepeatedly(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, _, _)).WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
@@ -208,7 +209,7 @@ TEST_F(TransferTest, RequestIdOfADepositCannotBeReusedForATransfer) {
   ExpectLock({StoredWallet(kA, 0, 1), StoredWallet(kB, 0, 1)});
   Wallet b = StoredWallet(kB, 0, 1);
   Transfer deposit = *Movement::Deposit("req-1", kB, 30, "EUR")
-                          ->Apply(*TransferId::Parse(kTransferId), kNow, nullptr, &b);
+                          ->Apply(*TransferId::Parse(kTransferId), kNow, {&b});
   EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).WillOnce(Return(deposit));
   EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 30)),
               StatusIs(absl::StatusCode::kFailedPrecondition, reason::kIdempotencyKeyReused));
@@ -216,7 +217,7 @@ TEST_F(TransferTest, RequestIdOfADepositCannotBeReusedForATransfer) {
 
 TEST_F(TransferTest, DuplicateWhoseHolderVanishedIsAborted) {
   ExpectLock({StoredWallet(kA, 70, 2), StoredWallet(kB, 30, 2)});
-  EXPECT_CALL(wallets_, Save(_, _, _)).Times(2).WillRepeatedly(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, _, _)).WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
@@ -238,7 +239,7 @@ TEST_F(TransferTest, TransactorErrorsPassThroughWithoutALookup) {
 
 TEST_F(TransferTest, VersionConflictFromSaveAbortsTheTransaction) {
   ExpectLock({StoredWallet(kA, 100, 1), StoredWallet(kB, 0, 1)});
-  EXPECT_CALL(wallets_, Save(_, _, _))
+  EXPECT_CALL(wallets_, SaveAll(_, _, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAborted, reason::kVersionConflict, "x")));
   EXPECT_THAT(handler_(ctx_, Cmd(kA, kB, 30)),
               StatusIs(absl::StatusCode::kAborted, reason::kVersionConflict));
@@ -262,7 +263,7 @@ TEST_F(TransferTest, RetriedClosureStartsFromTheLockedState) {
   EXPECT_CALL(wallets_, LockForUpdate(_, _))
       .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 100, 1), StoredWallet(kB, 0, 1)}))
       .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 50, 2), StoredWallet(kB, 50, 2)}));
-  EXPECT_CALL(wallets_, Save(_, _, _)).Times(4).WillRepeatedly(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, _, _)).Times(2).WillRepeatedly(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _)).Times(2).WillRepeatedly(Return(absl::OkStatus()));
   EXPECT_CALL(tx_, WithinTransaction(_, _, _))
       .WillOnce(Invoke([](Context& c, const TxOptions&, absl::FunctionRef<absl::Status(Context&)> fn) {
@@ -285,6 +286,82 @@ TEST_F(TransferTest, PassesTheConfiguredTransactionOptions) {
               StatusIs(absl::StatusCode::kAborted, reason::kTransactionConflict));
 }
 
+// No handler makes a movement of more than two legs yet; MoveMoney must not care.
+class ThreeLegTest : public UseCaseTest {
+ protected:
+  static constexpr char kC[] = "00000000-0000-0000-0000-00000000000c";
+  static Movement Split(const char* rid = "split-1") {
+    return *Movement::OfLegs(*RequestId::Parse(rid), TransferKind::kTransfer,
+                             *Currency::Parse("EUR"),
+                             {Leg{*WalletId::Parse(kB), -100}, Leg{*WalletId::Parse(kA), 60},
+                              Leg{*WalletId::Parse(kC), 40}});
+  }
+};
+
+TEST_F(ThreeLegTest, LocksSavesAndRecordsEveryWalletInOneTransaction) {
+  EXPECT_CALL(wallets_, LockForUpdate(_, ElementsAre(*WalletId::Parse(kA), *WalletId::Parse(kB),
+                                                     *WalletId::Parse(kC))))
+      .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 0, 1), StoredWallet(kB, 100, 7),
+                                           StoredWallet(kC, 5, 3)}));
+  {
+    InSequence in_order;
+    EXPECT_CALL(wallets_, SaveAll(_,
+                                  ElementsAre(WalletState(kA, 60, 2), WalletState(kB, 0, 8),
+                                              WalletState(kC, 45, 4)),
+                                  ElementsAre(1, 7, 3)))
+        .WillOnce(Return(absl::OkStatus()));
+    EXPECT_CALL(transfers_, Insert(_, _)).WillOnce(Invoke([](Context& c, const Transfer& t) {
+      EXPECT_TRUE(MockTransactor::Active(c));
+      EXPECT_EQ(t.postings.size(), 3u);
+      EXPECT_EQ(t.amount.minor_units(), 100);
+      return absl::OkStatus();
+    }));
+  }
+  EXPECT_CALL(tx_, WithinTransaction(_, _, _)).Times(1);
+  auto result = MoveMoney(Ports(), ctx_, caller_, Split(), *WalletId::Parse(kC));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->balance_after, 45);
+  EXPECT_FALSE(result->replayed);
+}
+
+TEST_F(ThreeLegTest, OneMissingWalletIsNotFoundAndWritesNothing) {
+  EXPECT_CALL(wallets_, LockForUpdate(_, _))
+      .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 0, 1), StoredWallet(kB, 100, 7)}));
+  auto result = MoveMoney(Ports(), ctx_, caller_, Split(), *WalletId::Parse(kC));
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kNotFound, reason::kWalletNotFound));
+  EXPECT_EQ(result.status().message(), std::string("no wallet ") + kC);
+}
+
+TEST_F(ThreeLegTest, AThirdWalletOfAnotherTenantIsRefusedAndWritesNothing) {
+  EXPECT_CALL(wallets_, LockForUpdate(_, _))
+      .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 0, 1), StoredWallet(kB, 100, 7),
+                                           StoredWallet(kC, 5, 3, "EUR", "other")}));
+  EXPECT_THAT(MoveMoney(Ports(), ctx_, caller_, Split(), *WalletId::Parse(kC)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, reason::kTenantMismatch));
+}
+
+TEST_F(ThreeLegTest, ReplayComparesEveryLeg) {
+  Wallet a = StoredWallet(kA, 0, 1), b = StoredWallet(kB, 100, 7), c = StoredWallet(kC, 5, 3);
+  const Transfer stored = *Split().Apply(*TransferId::Parse(kTransferId), kNow, {&a, &b, &c});
+  // The first run drained B: this one is refused, and the stored transfer answers it.
+  EXPECT_CALL(wallets_, LockForUpdate(_, _))
+      .Times(2)
+      .WillRepeatedly(Return(std::vector<Wallet>{StoredWallet(kA, 60, 2), StoredWallet(kB, 0, 8),
+                                                 StoredWallet(kC, 45, 4)}));
+  EXPECT_CALL(transfers_, FindByRequestId(_, _, _)).Times(2).WillRepeatedly(Return(stored));
+  auto replay = MoveMoney(Ports(), ctx_, caller_, Split(), *WalletId::Parse(kA));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_TRUE(replay->replayed);
+  EXPECT_EQ(replay->balance_after, 60);
+  // The same request id with the credits shared otherwise is another payload.
+  Movement other = *Movement::OfLegs(
+      *RequestId::Parse("split-1"), TransferKind::kTransfer, *Currency::Parse("EUR"),
+      {Leg{*WalletId::Parse(kB), -100}, Leg{*WalletId::Parse(kA), 50},
+       Leg{*WalletId::Parse(kC), 50}});
+  EXPECT_THAT(MoveMoney(Ports(), ctx_, caller_, other, *WalletId::Parse(kA)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, reason::kIdempotencyKeyReused));
+}
+
 class DepositTest : public UseCaseTest {
  protected:
   DepositHandler handler_{Ports()};
@@ -293,10 +370,11 @@ class DepositTest : public UseCaseTest {
 TEST_F(DepositTest, CreditsTheWallet) {
   EXPECT_CALL(wallets_, LockForUpdate(_, ElementsAre(*WalletId::Parse(kA))))
       .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 5, 3)}));
-  EXPECT_CALL(wallets_, Save(_, WalletState(kA, 105, 4), 3)).WillOnce(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, ElementsAre(WalletState(kA, 105, 4)), ElementsAre(3)))
+      .WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _)).WillOnce(Invoke([](Context&, const Transfer& t) {
     EXPECT_EQ(t.kind, TransferKind::kDeposit);
-    EXPECT_FALSE(t.from.has_value());
+    EXPECT_FALSE(t.from().has_value());
     return absl::OkStatus();
   }));
   auto result = handler_(ctx_, {"dep-1", kA, 100, "EUR"});
@@ -322,10 +400,10 @@ TEST_F(DepositTest, ErrorBranches) {
 TEST_F(DepositTest, ReplayReturnsTheOriginalDeposit) {
   Wallet a = StoredWallet(kA, 0, 0);
   Transfer original = *Movement::Deposit("dep-1", kA, 100, "EUR")
-                           ->Apply(*TransferId::Parse(kTransferId), kNow, nullptr, &a);
+                           ->Apply(*TransferId::Parse(kTransferId), kNow, {&a});
   EXPECT_CALL(wallets_, LockForUpdate(_, _))
       .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 100, 1)}));
-  EXPECT_CALL(wallets_, Save(_, _, _)).WillOnce(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, _, _)).WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _))
       .WillOnce(Return(DomainError(absl::StatusCode::kAlreadyExists, reason::kDuplicateRequestId,
                                    "taken")));
@@ -344,10 +422,11 @@ class WithdrawTest : public UseCaseTest {
 TEST_F(WithdrawTest, DebitsTheWallet) {
   EXPECT_CALL(wallets_, LockForUpdate(_, ElementsAre(*WalletId::Parse(kA))))
       .WillOnce(Return(std::vector<Wallet>{StoredWallet(kA, 100, 3)}));
-  EXPECT_CALL(wallets_, Save(_, WalletState(kA, 60, 4), 3)).WillOnce(Return(absl::OkStatus()));
+  EXPECT_CALL(wallets_, SaveAll(_, ElementsAre(WalletState(kA, 60, 4)), ElementsAre(3)))
+      .WillOnce(Return(absl::OkStatus()));
   EXPECT_CALL(transfers_, Insert(_, _)).WillOnce(Invoke([](Context&, const Transfer& t) {
     EXPECT_EQ(t.kind, TransferKind::kWithdrawal);
-    EXPECT_FALSE(t.to.has_value());
+    EXPECT_FALSE(t.to().has_value());
     return absl::OkStatus();
   }));
   auto result = handler_(ctx_, {"wd-1", kA, 40, "EUR"});

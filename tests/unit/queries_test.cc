@@ -42,7 +42,7 @@ class GetTransferTest : public UseCaseTest {
 TEST_F(GetTransferTest, ReadsTheTransfer) {
   Wallet a = StoredWallet(kA, 10, 1);
   Transfer stored = *Movement::Withdrawal("w", kA, 10, "EUR")
-                         ->Apply(*TransferId::Parse(kTransferId), kNow, &a, nullptr);
+                         ->Apply(*TransferId::Parse(kTransferId), kNow, {&a});
   EXPECT_CALL(transfers_, FindById(_, *TransferId::Parse(kTransferId))).WillOnce(Return(stored));
   auto transfer = handler_(ctx_, {kTransferId});
   ASSERT_THAT(transfer, IsOk());
