@@ -2,6 +2,7 @@
 // overload, conflicts, an unreachable database, a COMMIT cut short, SIGTERM under load, and money
 // conserved by many concurrent clients.
 
+#include <cstdlib>
 #include <future>
 #include <latch>
 #include <map>
@@ -104,6 +105,11 @@ TEST_F(OperationsTest, HealthFollowsTheDatabaseDownAndBackUp) {
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string pg = std::string(WALLETD_SOURCE_DIR) + "/deploy/pg-throwaway";
   const std::string dsn = Shell(pg + " start " + dir + " --fast");
+  // Destroyed however the test ends, a failed ASSERT included: no server outlives the test.
+  struct Cluster {
+    std::string destroy;
+    ~Cluster() { (void)std::system(destroy.c_str()); }
+  } cluster{pg + " destroy " + dir + " >/dev/null 2>&1"};
   auto walletd = StartWalletd({"--dsn=" + dsn, "--health_interval_ms=100", "--pool_min=1"});
   ASSERT_FALSE(walletd->address().empty());
   auto stub = StubFor(*walletd);
@@ -135,7 +141,6 @@ TEST_F(OperationsTest, HealthFollowsTheDatabaseDownAndBackUp) {
   EXPECT_TRUE(stub->Balance(Client().get(), balance, &response).ok());
   walletd->Signal(SIGTERM);
   EXPECT_EQ(walletd->Wait(absl::Seconds(10)), 0);
-  Shell(pg + " destroy " + dir);
 }
 
 TEST_F(OperationsTest, ReflectionListsAndDescribesTheService) {
