@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tests/e2e/e2e_fixture.h"
+#include "tests/support/exposition.h"
 #include "tests/support/http_get.h"
 
 namespace walletd::testing {
@@ -140,19 +141,6 @@ class Prometheus {
   std::string address_;
   std::unique_ptr<WalletdProcess> process_;
 };
-
-// Every sample of an exposition, by its series as written.
-std::map<std::string, double> Samples(const std::string& exposition) {
-  std::map<std::string, double> samples;
-  std::istringstream lines(exposition);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return samples;
-}
 
 class MetricsTest : public E2eTest {
  protected:

@@ -10,27 +10,16 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/exposition.h"
 #include "tests/support/http_get.h"
 
 namespace walletd::prometheus_adapter {
 namespace {
 
 using walletd::testing::HttpGet;
+using walletd::testing::Samples;
 
 const BuildInfo kBuild{"1.2.3", "Release", "GNU 12.2.0"};
-
-// Every sample of an exposition, by its series as written (labels sorted by name).
-std::map<std::string, double> Samples(const std::string& exposition) {
-  std::map<std::string, double> samples;
-  std::istringstream lines(exposition);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return samples;
-}
 
 // Each family's TYPE, by name.
 std::map<std::string, std::string> Types(const std::string& exposition) {
